@@ -1,0 +1,47 @@
+/*
+ * limits: every bound sluice puts on its input, in one place.  Each one is
+ * the default of a flag and has a line in the man page of the program that
+ * applies it.  Included with #include "limits.h" (the Makefile uses
+ * -iquote, so <limits.h> still names the system header).
+ */
+#ifndef SLUICE_LIMITS_H
+#define SLUICE_LIMITS_H
+
+/* Records (JSON-lines) */
+#define LIMIT_RECORD		(4 * 1024 * 1024)	/* bytes per record line */
+
+/* Tables (plain text, one entry a line) */
+#define LIMIT_TABLE_LINE	4096
+#define LIMIT_TABLE_ENTRIES	1000000
+
+/* SMTP intake (smtp-accept) */
+#define LIMIT_SMTP_LINE		2048	/* command line, CRLF included */
+#define LIMIT_DATA_LINE		65536	/* message line in DATA */
+#define LIMIT_MESSAGE_SIZE	(50L * 1024 * 1024)
+#define LIMIT_HEADER_SIZE	(1024 * 1024)	/* header section */
+#define LIMIT_RCPT		1000	/* recipients per message */
+#define LIMIT_MESSAGES		1000	/* messages per session */
+#define LIMIT_COMMANDS		10000	/* commands per session */
+#define LIMIT_ERRORS		20	/* error replies per session */
+#define LIMIT_TIMEOUT		300	/* seconds per command */
+#define LIMIT_DATA_TIMEOUT	180	/* seconds per read in DATA */
+#define LIMIT_STRESS_TIMEOUT	10	/* seconds per read under stress */
+#define LIMIT_SESSION_TIME	3600	/* seconds per session */
+#define LIMIT_CONNECTIONS	10000	/* concurrent sessions */
+#define LIMIT_CONN_PER_IP	50	/* concurrent sessions per client */
+#define LIMIT_RCPT_RATE		1000	/* per recipient ... */
+#define LIMIT_RCPT_RATE_WINDOW	3600	/* ... per this many seconds */
+#define LIMIT_GREET_WAIT	1	/* seconds of pre-greet watch */
+#define LIMIT_CHECK_TIMEOUT	60	/* seconds for a --check command */
+#define LIMIT_PROXY_TIMEOUT	10	/* seconds for a PROXY header */
+#define LIMIT_SMTP_PATH		256	/* RFC 5321 4.5.3.1.3 */
+#define LIMIT_SMTP_LOCAL	64	/* RFC 5321 4.5.3.1.1 */
+#define LIMIT_SMTP_DOMAIN	255	/* RFC 5321 4.5.3.1.2 */
+#define LIMIT_SMTP_PARAMS	16	/* ESMTP parameters per command */
+#define LIMIT_HELO		255
+
+/* Maildir */
+#define LIMIT_MAILDIR_TRIES	16	/* attempts at a unique tmp name */
+#define LIMIT_TMP_AGE		(36 * 3600)	/* seconds before tmp/ junk goes */
+
+#endif
