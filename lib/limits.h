@@ -39,9 +39,17 @@
 #define LIMIT_SMTP_DOMAIN	255	/* RFC 5321 4.5.3.1.2 */
 #define LIMIT_SMTP_PARAMS	16	/* ESMTP parameters per command */
 #define LIMIT_HELO		255
+#define LIMIT_HOPS		50	/* Received fields before 554 5.4.6 */
+#define LIMIT_MIN_FREE		(256LL * 1024 * 1024)	/* spool bytes */
+#define LIMIT_MIN_INODES	10000	/* spool inodes */
+#define LIMIT_COMMIT_THREADS	32	/* concurrent commits and checks */
+#define LIMIT_DNS_WAIT		2	/* seconds the banner waits for rDNS */
 
 /* Maildir */
 #define LIMIT_MAILDIR_TRIES	16	/* attempts at a unique tmp name */
 #define LIMIT_TMP_AGE		(36 * 3600)	/* seconds before tmp/ junk goes */
+
+/* PROXY protocol (smtp-accept behind a load balancer) */
+#define LIMIT_PROXY_V2		1024	/* v2 bytes after the 16-byte header */
 
 #endif
