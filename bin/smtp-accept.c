@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "limit.h"
 #include "log.h"
 #include "opts.h"
 #include "smtpd.h"
@@ -94,6 +94,13 @@ drop_privileges(const char *user)
 	if ((pw = getpwnam(user)) == NULL)
 		die_perm("user %s: %s", user, errno ? strerror(errno) :
 		    "no such user");
+	if (geteuid() != 0) {
+		/* not root: already someone; fine if it is this user */
+		if (pw->pw_uid != geteuid())
+			die_perm("--user %s: only root can become another "
+			    "user", user);
+		return;
+	}
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)
 		die_temp("become %s: %s", user, strerror(errno));
@@ -228,6 +235,8 @@ main(int argc, char *argv[])
 		c.tls_key = c.tls_cert;
 	if (c.require_tls && c.tls_cert == NULL)
 		opts_usage("--require-tls needs --tls-cert");
+	if (c.tls_partners != NULL && c.tls_cert == NULL)
+		opts_usage("--tls-partners needs --tls-cert");
 	if (c.nlisten == 0 && c.threads > 1)
 		opts_usage("--threads needs --listen");
 	if (c.hostname == NULL) {

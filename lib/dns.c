@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <search.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -26,8 +26,8 @@
 #ifndef SLUICE_DNS_H
 #define SLUICE_DNS_H
 
-#include <stddef.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 #define DNS_MAX_RECORDS	100	/* records kept per answer */
@@ -162,8 +162,9 @@ int dns_ptr_confirmed(struct dns *, const struct sockaddr *sa,
     dns_ptr_cb *cb, void *arg);
 
 /*
- * Block until every pending query has been called back.  Returns 0, or
- * -1 with errno if poll() or dns_process() fails.
+ * Block until every pending query has been called back (each by its
+ * deadline).  Returns 0, or -1 with errno if poll() or dns_process()
+ * fails.
  */
 int dns_wait(struct dns *);
 

@@ -226,7 +226,8 @@ envelope_header(const struct envelope *e, const char *hostname, size_t *len)
 	oxtext(&b, e->ptr ? e->ptr : "unknown");
 	oprintf(&b, " [%s%s])\n\tby %s (sluice) with %s%s id %s", v6 ? "IPv6:" :
 	    "", e->ip[0] ? e->ip : "unknown", hostname,
-	    utf8 ? "UTF8SMTP" : "ESMTP", e->tls ? "S" : "", e->id);
+	    utf8 ? "UTF8SMTP" : e->esmtp ? "ESMTP" : "SMTP",
+	    e->tls ? "S" : "", e->id);
 	if (e->tls)
 		oprintf(&b, "\n\t(version=%s cipher=%s bits=%d)",
 		    e->tls_version, e->tls_cipher, e->tls_bits);

@@ -38,6 +38,7 @@ struct envelope {
 	char *path;		/* the message file */
 	time_t received;
 	int relayed;		/* the file has a relay header block */
+	int esmtp;		/* the client said EHLO (for Received) */
 
 	char ip[64];		/* client address, "" if unknown */
 	unsigned port;

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "limit.h"
 #include "maildir.h"
 #include "xalloc.h"
 

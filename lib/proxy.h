@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "limits.h"
+#include "limit.h"
 
 #define PROXY_V1_MAX	107	/* v1 line with its CRLF */
 #define PROXY_V2_HEAD	16	/* v2 fixed part */

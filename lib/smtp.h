@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "limits.h"
+#include "limit.h"
 
 enum smtp_verb {
 	SMTP_UNKNOWN, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_DATA,

@@ -45,7 +45,7 @@
 #include "dns.h"
 #include "envelope.h"
 #include "keytab.h"
-#include "limits.h"
+#include "limit.h"
 #include "log.h"
 #include "maildir.h"
 #include "proxy.h"
@@ -59,6 +59,7 @@
 extern char **environ;
 
 #define WBUF_SIZE	65536	/* DATA bytes collected per write(2) */
+#define CHECK_RECORD_MAX 120000	/* bytes of SLUICE_RECORD */
 #define MAX_THREADS	64
 
 /* Backpressure, worst first wins. */
@@ -81,6 +82,7 @@ struct job {
 	struct maildir_file mf;
 	char *record;		/* the record line, "\n" included */
 	size_t reclen;
+	char *envrec;		/* for SLUICE_RECORD when record is too big */
 	char reply[512];	/* the reply to the final dot */
 	int accepted;
 	struct job *next;
@@ -129,7 +131,6 @@ struct session {
 	int counted_ip;		/* holds a place in the per-IP table */
 	int normalize;		/* bare LF and CR normalised for this client */
 	struct envelope env;	/* client facts and the transaction */
-	int esmtp;
 	int in_mail;		/* MAIL given */
 	int bdat_mode;		/* the transaction uses BDAT */
 	time_t start, cmd_start;
@@ -309,13 +310,6 @@ idle_expired(const struct keytab_val *v, double now)
 	return v->a < now;	/* a: expiry time */
 }
 
-static int
-idle_bucket_full(const struct keytab_val *v, double now)
-{
-	(void)now;
-	return v->b == 0;	/* b: no tokens spent */
-}
-
 struct smtpd *
 smtpd_new(const struct smtpd_conf *c, char *err, size_t errsz)
 {
@@ -339,7 +333,7 @@ smtpd_new(const struct smtpd_conf *c, char *err, size_t errsz)
 	    c->lf_normalize, err, errsz) == -1)
 		goto fail;
 	srv->per_ip = keytab_new((size_t)c->max_conn + 16, idle_never);
-	srv->rcpt_rate = keytab_new(200000, idle_bucket_full);
+	srv->rcpt_rate = keytab_new(200000, idle_expired);
 	srv->greeted = keytab_new(100000, idle_expired);
 	n = c->threads;
 	if (n <= 0)
@@ -521,6 +515,15 @@ level_get(struct smtpd *srv)
 	return __atomic_load_n(&srv->level, __ATOMIC_RELAXED);
 }
 
+/* The reply to a new transaction while deferring. */
+static const char *
+defer_text(struct smtpd *srv)
+{
+	if (__atomic_load_n(&srv->level_disk, __ATOMIC_RELAXED))
+		return "452 4.3.1 Insufficient system storage";
+	return "451 4.3.2 System busy, try again later";
+}
+
 /* ---- replies ---------------------------------------------------------- */
 
 static void session_input(struct session *);
@@ -541,7 +544,17 @@ reply(struct session *s, const char *fmt, ...)
 	evbuffer_add(out, "\r\n", 2);
 }
 
-/* The client's address for logs: "ip" or "ip:port". */
+/* An address from the wire, escaped for a log line (buf: ESC_MAX). */
+#define ESC_MAX (LIMIT_SMTP_PATH * 4 + 8)
+static const char *
+esc(char *buf, const char *addr)
+{
+	if (addr == NULL)
+		addr = "";
+	return log_escape(buf, ESC_MAX, addr, strlen(addr));
+}
+
+/* The client's address for logs. */
 static const char *
 who(const struct session *s)
 {
@@ -705,6 +718,38 @@ queue_job(struct smtpd *srv, struct job *j)
 	pthread_mutex_unlock(&srv->qmu);
 }
 
+/*
+ * SLUICE_RECORD for a record too big for one environment variable (Linux
+ * allows 128 KiB): the first recipients only, and "truncated": true in
+ * the envelope.  Still valid JSON; the message on stdin is whole.
+ */
+static char *
+check_record(const json_t *rec)
+{
+	json_t *copy = json_deep_copy(rec), *env, *to, *params, *rp;
+	char *out;
+	size_t len, keep = 100;
+
+	env = json_object_get(copy, "envelope");
+	to = json_object_get(env, "to");
+	params = json_object_get(env, "params");
+	rp = json_object_get(params, "rcpt");
+	for (;;) {
+		while (json_array_size(to) > keep)
+			json_array_remove(to, json_array_size(to) - 1);
+		while (json_array_size(rp) > keep)
+			json_array_remove(rp, json_array_size(rp) - 1);
+		json_object_set_new(env, "truncated", json_true());
+		out = record_dumps(copy, &len);
+		if (out == NULL || len <= CHECK_RECORD_MAX || keep == 0)
+			break;
+		free(out);
+		keep /= 2;
+	}
+	json_decref(copy);
+	return out;
+}
+
 /* The end of DATA or of the last BDAT chunk: judge, then commit. */
 static void
 end_message(struct session *s)
@@ -742,8 +787,12 @@ end_message(struct session *s)
 	}
 	if (code != NULL) {
 		if (why != NULL)
+		{
+			char e1[ESC_MAX];
+
 			log_info("%s: reject: %s from=<%s> rcpts=%zu", who(s),
-			    why, s->env.from, s->env.nrcpt);
+			    why, esc(e1, s->env.from), s->env.nrcpt);
+		}
 		reset_transaction(s);
 		s->st = S_CMD;
 		reply_error(s, code);
@@ -761,9 +810,11 @@ end_message(struct session *s)
 	j->w = s->w;
 	j->mf = s->mf;
 	j->record = record_dumps(rec, &j->reclen);
-	json_decref(rec);
 	if (j->record == NULL)
 		bug("record of %s cannot be encoded", s->mf.name);
+	if (c->check != NULL && j->reclen > CHECK_RECORD_MAX)
+		j->envrec = check_record(rec);
+	json_decref(rec);
 	s->have_file = 0;	/* the job owns it now */
 	free(s->wbuf);
 	s->wbuf = NULL;
@@ -788,14 +839,33 @@ clean_text(char *s)
 	*o = '\0';
 }
 
-/* "5.7.1 text" keeps its code if of the right class; else default. */
+/* Length of an enhanced status code "C.SSS.DDD" (RFC 3463) of class c
+ * followed by a space at the start of s, or 0. */
+static size_t
+enhanced_code(const char *s, char c)
+{
+	size_t i = 2, n;
+	int part;
+
+	if (s[0] != c || s[1] != '.')
+		return 0;
+	for (part = 0; part < 2; part++) {
+		for (n = 0; s[i] >= '0' && s[i] <= '9' && n < 3; n++)
+			i++;
+		if (n == 0 || s[i] != (part == 0 ? '.' : ' '))
+			return 0;
+		i++;
+	}
+	return i - 1;
+}
+
+/* "5.7.26 text" keeps its code if of the right class; else default. */
 static void
 check_reply(char *buf, size_t size, const char *code, const char *dflt,
     const char *text)
 {
-	if (text[0] == code[0] && text[1] == '.' && strlen(text) > 6 &&
-	    text[5] == ' ')
-		snprintf(buf, size, "%.3s %.200s", code, text);
+	if (enhanced_code(text, code[0]) > 0)
+		snprintf(buf, size, "%.3s %.200s", dflt, text);
 	else
 		snprintf(buf, size, "%s %.200s", dflt, text[0] ? text :
 		    (code[0] == '5' ? "Error: message rejected" :
@@ -841,15 +911,23 @@ run_check(struct smtpd *srv, struct job *j, char *text, size_t tsize)
 	for (i = 0, k = 0; i < nenv; i++)
 		if (strncmp(environ[i], "SLUICE_RECORD=", 14) != 0)
 			envp[k++] = environ[i];
-	envrec = xmalloc(j->reclen + 16);
-	snprintf(envrec, j->reclen + 16, "SLUICE_RECORD=%.*s",
-	    (int)(j->reclen > 120000 ? 120000 : j->reclen - 1), j->record);
+	{
+		const char *rs = j->envrec ? j->envrec : j->record;
+		size_t rl = strlen(rs);
+
+		envrec = xmalloc(rl + 16);
+		/* without the record's final newline */
+		snprintf(envrec, rl + 16, "SLUICE_RECORD=%.*s", (int)(rl - 1),
+		    rs);
+	}
 	envp[k] = envrec;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, msgfd, 0);
 	posix_spawn_file_actions_adddup2(&fa, nul, 1);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
 	posix_spawnattr_init(&at);
+	/* its own process group, so that a timeout kills all it started */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
 	posix_spawnattr_setpgroup(&at, 0);
 	r = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
@@ -898,8 +976,24 @@ run_check(struct smtpd *srv, struct job *j, char *text, size_t tsize)
 	buf[got] = '\0';
 	clean_text(buf);
 	snprintf(text, tsize, "%.200s", buf);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	/* stderr closed: the command may live on; the deadline holds */
+	for (;;) {
+		pid_t w = waitpid(pid, &status, n == -2 ? 0 : WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w == -1 && errno != EINTR)
+			break;
+		if (w == 0) {
+			struct timespec ms10 = { 0, 10000000 };
+
+			if (now_d() >= deadline) {
+				kill(-pid, SIGKILL);
+				n = -2;
+			} else
+				nanosleep(&ms10, NULL);
+		}
+	}
 	if (n == -2) {
 		snprintf(text, tsize, "check timed out");
 		return -1;
@@ -998,8 +1092,10 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		s = j->s;
 		s->job = NULL;
 		if (j->accepted) {
+			char e1[ESC_MAX];
+
 			log_info("%s: accepted from=<%s> rcpts=%zu size=%llu "
-			    "client=%s%s%s", j->mf.name, s->env.from,
+			    "client=%s%s%s", j->mf.name, esc(e1, s->env.from),
 			    s->env.nrcpt, s->env.size, who(s),
 			    s->env.tls ? " tls=" : "",
 			    s->env.tls ? s->env.tls_version : "");
@@ -1031,6 +1127,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 		free(j->record);
+		free(j->envrec);
 		free(j);
 	}
 }
@@ -1055,29 +1152,28 @@ ip_count(struct keytab_val *v, int isnew, void *arg)
 	return (int)v->a;
 }
 
-struct bucket_arg {
-	double now, rate, burst;
+struct rate_arg {
+	double now;
+	double interval;	/* seconds per message at the sustained rate */
+	double tolerance;	/* how far ahead of now the schedule may run */
 };
 
-/* Token bucket: a = tokens, b = tokens spent (0 when full), stored with
- * the time of the last update in... a and b only: b holds the time of
- * the last update while tokens are missing. */
+/*
+ * A per-recipient rate as a generic cell rate algorithm: a = the time the
+ * recipient's schedule has reached.  Each message moves it one interval
+ * on; a message that would push it more than the burst ahead of now is
+ * over the rate.  An entry whose time has passed is a full bucket, and
+ * may be dropped when the table is full (idle_expired).
+ */
 static int
-bucket_take(struct keytab_val *v, int isnew, void *arg)
+rate_take(struct keytab_val *v, int isnew, void *arg)
 {
-	struct bucket_arg *ba = arg;
+	struct rate_arg *ra = arg;
+	double tat = (isnew || v->a < ra->now) ? ra->now : v->a;
 
-	if (isnew || v->b == 0) {
-		v->a = ba->burst;	/* full */
-		v->b = ba->now;
-	}
-	v->a += (ba->now - v->b) * ba->rate;
-	if (v->a > ba->burst)
-		v->a = ba->burst;
-	v->b = ba->now;
-	if (v->a < 1)
+	if (tat - ra->now > ra->tolerance)
 		return 2;	/* over the rate */
-	v->a -= 1;
+	v->a = tat + ra->interval;
 	return 1;
 }
 
@@ -1085,7 +1181,7 @@ static int
 rcpt_rate_ok(struct session *s, const char *addr)
 {
 	const struct smtpd_conf *c = s->w->srv->c;
-	struct bucket_arg ba;
+	struct rate_arg ra;
 	char key[KEYTAB_KEY];
 	size_t i;
 
@@ -1095,11 +1191,12 @@ rcpt_rate_ok(struct session *s, const char *addr)
 		key[i] = (char)((addr[i] >= 'A' && addr[i] <= 'Z') ?
 		    addr[i] + 32 : addr[i]);
 	key[i] = '\0';
-	ba.now = now_d();
-	ba.rate = (double)c->rcpt_rate / (double)c->rcpt_rate_window;
-	ba.burst = (double)c->rcpt_rate;
-	return keytab_update(s->w->srv->rcpt_rate, key, ba.now, bucket_take,
-	    &ba) != 2;
+	ra.now = now_d();
+	ra.interval = (double)c->rcpt_rate_window / (double)c->rcpt_rate;
+	/* the whole allowance may come at once, then one per interval */
+	ra.tolerance = ra.interval * (double)(c->rcpt_rate - 1);
+	return keytab_update(s->w->srv->rcpt_rate, key, ra.now, rate_take,
+	    &ra) != 2;
 }
 
 static void
@@ -1110,12 +1207,11 @@ cmd_ehlo(struct session *s, const struct smtp_cmd *cmd)
 
 	reset_transaction(s);
 	envelope_set(&s->env.helo, cmd->arg);
+	s->env.esmtp = cmd->verb == SMTP_EHLO;
 	if (cmd->verb == SMTP_HELO) {
-		s->esmtp = 0;
 		reply(s, "250 %s", c->hostname);
 		return;
 	}
-	s->esmtp = 1;
 	evbuffer_add_printf(out, "250-%s\r\n250-PIPELINING\r\n"
 	    "250-SIZE %lld\r\n", c->hostname, c->max_size);
 	if (s->pol->ssl != NULL && !s->env.tls)
@@ -1150,10 +1246,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (lv >= LV_DEFER) {
-		if (__atomic_load_n(&srv->level_disk, __ATOMIC_RELAXED))
-			reply_error(s, "452 4.3.1 Insufficient system storage");
-		else
-			reply_error(s, "451 4.3.2 System busy, try again later");
+		reply_error(s, defer_text(srv));
 		return;
 	}
 	d = domain_of(cmd->path);
@@ -1161,8 +1254,10 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 	    ((d != NULL && table_has_domain(s->pol->partners, d)) ||
 	    table_has_addr(s->pol->partners,
 	    (struct sockaddr *)&s->peer))))) {
+		char e1[ESC_MAX];
+
 		log_info("%s: reject: MAIL from=<%s>: TLS required", who(s),
-		    cmd->path);
+		    esc(e1, cmd->path));
 		reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
@@ -1222,11 +1317,10 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	}
 	d = domain_of(cmd->path);
 	if (d != NULL && !table_has_domain(s->pol->domains, d)) {
-		char esc[300];
+		char e1[ESC_MAX], e2[ESC_MAX];
 
 		log_info("%s: reject: RCPT from=<%s> to=<%s>: relay access "
-		    "denied", who(s), s->env.from, log_escape(esc, sizeof(esc),
-		    cmd->path, strlen(cmd->path)));
+		    "denied", who(s), esc(e1, s->env.from), esc(e2, cmd->path));
 		reply_error(s, "550 5.7.1 Error: relay access denied");
 		return;
 	}
@@ -1236,8 +1330,10 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 			return;
 		}
 	if (!rcpt_rate_ok(s, cmd->path)) {
+		char e1[ESC_MAX], e2[ESC_MAX];
+
 		log_info("%s: reject: RCPT from=<%s> to=<%s>: recipient rate "
-		    "limit", who(s), s->env.from, cmd->path);
+		    "limit", who(s), esc(e1, s->env.from), esc(e2, cmd->path));
 		reply(s, "421 4.7.0 %s Error: too much mail for this "
 		    "recipient, try again later", c->hostname);
 		close_session(s);
@@ -1261,7 +1357,7 @@ transaction_ready(struct session *s)
 		return 0;
 	}
 	if (level_get(s->w->srv) >= LV_DEFER) {
-		reply_error(s, "451 4.3.2 System busy, try again later");
+		reply_error(s, defer_text(s->w->srv));
 		return 0;
 	}
 	return 1;
@@ -1311,7 +1407,7 @@ cmd_bdat(struct session *s, const struct smtp_cmd *cmd)
 			return;
 		}
 		if (level_get(s->w->srv) >= LV_DEFER) {
-			s->bdat_fail = "451 4.3.2 System busy, try again later";
+			s->bdat_fail = defer_text(s->w->srv);
 			return;
 		}
 		if (begin_message(s) == -1) {
@@ -1730,8 +1826,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 	}
 	if (s->in_mail && (s->st == S_DATA || s->st == S_BDAT))
+	{
+		char e1[ESC_MAX];
+
 		log_info("%s: lost connection during message from=<%s>",
-		    who(s), s->env.from);
+		    who(s), esc(e1, s->env.from));
+	}
 	session_free(s);
 }
 
@@ -1974,7 +2074,13 @@ session_new(struct worker *w, int fd, const struct sockaddr *sa,
 		static const char msg[] = "421 4.7.0 Error: too many "
 		    "connections, try again later\r\n";
 
+		static time_t last;
+		time_t now = time(NULL);
+
 		__atomic_sub_fetch(&srv->nconn, 1, __ATOMIC_RELAXED);
+		if (__atomic_exchange_n(&last, now, __ATOMIC_RELAXED) != now)
+			log_info("reject: too many connections (%d)",
+			    c->max_conn);
 		if (send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT |
 		    MSG_NOSIGNAL) < 0) {
 			/* nothing more to do for it */
@@ -2120,9 +2226,12 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 		next = s->next;
 		if (s->gone || s->st == S_CLOSING)
 			continue;
-		if ((s->st == S_CMD && !s->in_mail) || s->st == S_GREET ||
-		    s->st == S_PROXY || s->st == S_TLS) {
-			if (s->st == S_CMD || s->st == S_GREET)
+		/* The message in hand is one whose data is coming or
+		 * being committed; a transaction before DATA is not: the
+		 * client will send it again. */
+		if (s->st != S_DATA && s->st != S_BDAT && s->st != S_COMMIT) {
+			if (s->st == S_CMD || s->st == S_GREET ||
+			    s->st == S_PAUSE)
 				reply(s, "421 4.3.2 %s Service shutting down",
 				    w->srv->c->hostname);
 			close_session(s);
@@ -2199,6 +2308,7 @@ worker_fini(struct worker *w)
 	while ((j = w->done) != NULL) {
 		w->done = j->next;
 		free(j->record);
+		free(j->envrec);
 		free(j);
 	}
 	if (w->dns_ev)
@@ -2349,6 +2459,12 @@ smtpd_run(struct smtpd *srv, int in, int out)
 		srv->nworkers = 1;
 		if (c->records != NULL &&
 		    (srv->outfd = open(c->records, O_WRONLY | O_APPEND |
+		    O_CREAT | O_CLOEXEC, 0644)) == -1) {
+			log_info("open %s: %s", c->records, strerror(errno));
+			return 111;
+		}
+	} else if (c->records != NULL) {
+		if ((srv->outfd = open(c->records, O_WRONLY | O_APPEND |
 		    O_CREAT | O_CLOEXEC, 0644)) == -1) {
 			log_info("open %s: %s", c->records, strerror(errno));
 			return 111;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
-#include "limits.h"
+#include "limit.h"
 #include "line.h"
 #include "table.h"
 #include "xalloc.h"

@@ -1,8 +1,8 @@
 /*
- * limits: every bound sluice puts on its input, in one place.  Each one is
+ * limit: every bound sluice puts on its input, in one place.  Each one is
  * the default of a flag and has a line in the man page of the program that
- * applies it.  Included with #include "limits.h" (the Makefile uses
- * -iquote, so <limits.h> still names the system header).
+ * applies it.  (Not "limits.h": gcc's <limits.h> goes on to the next
+ * limits.h in the search path, which -iquote lib would make this one.)
  */
 #ifndef SLUICE_LIMITS_H
 #define SLUICE_LIMITS_H
