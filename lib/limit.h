@@ -45,6 +45,10 @@
 #define LIMIT_COMMIT_THREADS	32	/* concurrent commits and checks */
 #define LIMIT_DNS_WAIT		2	/* seconds the banner waits for rDNS */
 
+/* mail-ls */
+#define LIMIT_LS_IDS		1000000	/* ids --follow remembers */
+#define LIMIT_LS_INTERVAL	5	/* seconds between rescans */
+
 /* Maildir */
 #define LIMIT_MAILDIR_TRIES	16	/* attempts at a unique tmp name */
 #define LIMIT_TMP_AGE		(36 * 3600)	/* seconds before tmp/ junk goes */

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE	/* ppoll */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,23 +23,12 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "limit.h"
 #include "log.h"
 #include "maildir.h"
 #include "opts.h"
 #include "record.h"
 #include "xalloc.h"
-
-/*
- * Ids remembered by --follow so that no message is listed twice.  Beyond
- * this many a record may repeat (a warning says so).  Only mail-ls uses
- * it; it belongs with the others in lib/limits.h.
- */
-#define LIMIT_LS_IDS		1000000
-#define LIMIT_LS_INTERVAL	5	/* seconds between rescans */
-
-/* <limits.h> is out of reach here: gcc's include_next finds lib/limits.h
- * (-iquote lib) in place of glibc's, so no PATH_MAX. */
-#define LS_PATH_MAX		4096
 
 static const char synopsis[] =
     "mail-ls [--follow] [--new-only] [--interval SECONDS] [--max-ids N] "
@@ -333,7 +323,7 @@ list_file(struct ls *ls, const char *path, const char *shown,
 static void
 list_name(struct ls *ls, const struct arg *a, int sub, const char *name)
 {
-	char path[LS_PATH_MAX], key[MAILDIR_NAME_MAX];
+	char path[PATH_MAX], key[MAILDIR_NAME_MAX];
 
 	if (maildir_id(name, key, sizeof(key)) == -1)
 		snprintf(key, sizeof(key), "%s", name);
@@ -387,7 +377,7 @@ list_maildir(struct ls *ls, const struct arg *a)
 static int
 classify(struct ls *ls, struct arg *a)
 {
-	char real[LS_PATH_MAX], sub[LS_PATH_MAX];
+	char real[PATH_MAX], sub[PATH_MAX];
 	struct stat st;
 	int i;
 
@@ -423,7 +413,7 @@ classify(struct ls *ls, struct arg *a)
 static void
 watch(struct ls *ls, struct arg *a)
 {
-	char path[LS_PATH_MAX];
+	char path[PATH_MAX];
 	int i;
 
 	for (i = 0; i < (ls->new_only ? 1 : 2); i++) {
