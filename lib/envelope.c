@@ -91,13 +91,38 @@ envelope_params(const struct smtp_cmd *cmd)
 	return s;
 }
 
+/* The latest time RFC 3339 can write: 9999-12-31T23:59:59Z. */
+#define TIME_MAX 253402300799LL
+
 void
 envelope_time(time_t t, char *buf, size_t size)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
+	if (t < 0)
+		t = 0;
+	if ((long long)t > TIME_MAX)
+		t = (time_t)TIME_MAX;
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+envelope_has_param(const char *params, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = params;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, n) == 0 && (p[n] == '\0' || p[n] == ' ' ||
+		    p[n] == '='))
+			return 1;
+		p = strchr(p, ' ');
+		if (p != NULL)
+			p++;
+	}
+	return 0;
 }
 
 /* Growing output buffer for the header block. */
@@ -162,22 +187,30 @@ oxtext(struct obuf *b, const char *s)
 	}
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Undo oxtext: "+HH" (upper-case hex, not 00) is the byte; anything else
+ * stays as it is. */
 static char *
 xtext_decode(const char *s)
 {
 	char *out = xmalloc(strlen(s) + 1), *o = out;
+	int hi, lo;
 
 	for (; *s != '\0'; s++) {
-		if (*s == '+' && s[1] != '\0' && s[2] != '\0') {
-			char hx[3] = { s[1], s[2], '\0' };
-			char *end;
-			long v = strtol(hx, &end, 16);
-
-			if (*end == '\0' && v > 0) {
-				*o++ = (char)v;
-				s += 2;
-				continue;
-			}
+		if (*s == '+' && (hi = hexval(s[1])) >= 0 &&
+		    (lo = hexval(s[2])) >= 0 && (hi | lo) != 0) {
+			*o++ = (char)(hi << 4 | lo);
+			s += 2;
+			continue;
 		}
 		*o++ = *s;
 	}
@@ -193,7 +226,7 @@ envelope_header(const struct envelope *e, const char *hostname, size_t *len)
 	struct tm tm;
 	size_t i;
 	int v6 = strchr(e->ip, ':') != NULL;
-	int utf8 = e->mail_params && strstr(e->mail_params, "SMTPUTF8");
+	int utf8 = envelope_has_param(e->mail_params, "SMTPUTF8");
 
 	envelope_time(e->received, when, sizeof(when));
 	oprintf(&b, "X-Sluice-Id: %s\nX-Sluice-Received-At: %s\n", e->id,
@@ -313,11 +346,24 @@ parse_time(const char *s, time_t *t)
 {
 	struct tm tm;
 	char z = 0, extra;
+	size_t i;
 
 	memset(&tm, 0, sizeof(tm));
+	/* exactly YYYY-MM-DDTHH:MM:SSZ, as envelope_time writes it */
+	if (strlen(s) != 20)
+		return -1;
+	for (i = 0; i < 20; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : i == 10 ? s[i] != 'T' :
+		    (i == 13 || i == 16) ? s[i] != ':' : i == 19 ? s[i] != 'Z' :
+		    (s[i] < '0' || s[i] > '9'))
+			return -1;
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &tm.tm_year, &tm.tm_mon,
 	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z,
 	    &extra) != 7 || z != 'Z')
+		return -1;
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -333,7 +379,12 @@ relay_field(struct envelope *e, const char *name, const char *v, int *have_id,
 	char *addr, *params;
 
 	if (strcasecmp(name, "X-Sluice-Id") == 0) {
-		if (maildir_id(v, e->id, sizeof(e->id)) == -1 ||
+		const char *p;
+
+		for (p = v; *p != '\0'; p++)
+			if (*p < 33 || *p > 126)
+				break;
+		if (*p != '\0' || maildir_id(v, e->id, sizeof(e->id)) == -1 ||
 		    strcmp(v, e->id) != 0) {
 			snprintf(why, whysize, "bad X-Sluice-Id");
 			return -1;
@@ -419,10 +470,17 @@ envelope_read(struct envelope *e, const char *path, char *why,
 		}
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
-		/* Relay fields count only above the first Received. */
-		if (relay && strncasecmp(line, "Received:", 9) == 0)
+		/* Relay fields count only in the block at the very top:
+		 * the first other line ends it for good. */
+		if (relay && strncasecmp(line, "X-Sluice-", 9) != 0)
 			relay = 0;
-		if (relay && strncasecmp(line, "X-Sluice-", 9) == 0) {
+		if (relay && strlen(line) != len) {
+			snprintf(why, whysize, "NUL byte in relay block");
+			r = -1;
+			errno = EINVAL;
+			break;
+		}
+		if (relay) {
 			char *colon = strchr(line, ':'), *v;
 
 			if (colon != NULL) {
@@ -437,6 +495,10 @@ envelope_read(struct envelope *e, const char *path, char *why,
 				}
 				continue;
 			}
+			snprintf(why, whysize, "relay field without colon");
+			r = -1;
+			errno = EINVAL;
+			break;
 		}
 		smtp_hdr_feed(h, line, len);
 		smtp_hdr_feed(h, "\n", 1);

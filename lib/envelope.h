@@ -15,8 +15,9 @@
  *   Received: from mx.example (mx.example [192.0.2.1]) by ...
  *
  * so that the file alone rebuilds its record (envelope_read).  Only the
- * leading X-Sluice- fields count: fields of that name further down came
- * from the sender and mean nothing.
+ * X-Sluice- fields of the block that starts on the first line count:
+ * fields of that name further down came from the sender and mean
+ * nothing.
  */
 #ifndef SLUICE_ENVELOPE_H
 #define SLUICE_ENVELOPE_H
@@ -92,7 +93,11 @@ int envelope_read(struct envelope *, const char *path, char *why,
 /* The record of the message (sluice-record(5)); a new reference. */
 json_t *envelope_record(const struct envelope *);
 
-/* RFC 3339 UTC, "2026-11-23T14:03:00Z", into buf (size >= 21). */
+/* RFC 3339 UTC, "2026-11-23T14:03:00Z", into buf (size >= 21); times
+ * before 1970 or after 9999 are clamped to those years. */
 void envelope_time(time_t t, char *buf, size_t size);
+
+/* Does the parameter string ("KEY=VALUE KEY") hold key? */
+int envelope_has_param(const char *params, const char *key);
 
 #endif

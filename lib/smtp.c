@@ -1,5 +1,4 @@
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +113,8 @@ parse_mailbox(char *s, int rcpt, const char **out, int *eightbit)
 		*out = s;	/* the null path <> */
 		return 0;
 	}
-	if (strlen(s) > LIMIT_SMTP_PATH)
+	/* RFC 5321 4.5.3.1.3: 256 octets with the angle brackets */
+	if (strlen(s) + 2 > LIMIT_SMTP_PATH)
 		return -1;
 	if (*s == '@') {
 		/* A-d-l ":" : "@one,@two:" before the mailbox */
@@ -192,6 +192,13 @@ parse_mailbox(char *s, int rcpt, const char **out, int *eightbit)
 	return 0;
 }
 
+/* An upper-case hex digit (RFC 3461 4: xtext uses upper case). */
+static int
+c_hexup(int c)
+{
+	return c_digit(c) || (c >= 'A' && c <= 'F');
+}
+
 /* xtext (RFC 3461 4): printable ASCII but "+" and "=", and "+HH". */
 static int
 valid_xtext(const char *s, size_t max)
@@ -202,12 +209,8 @@ valid_xtext(const char *s, size_t max)
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '+') {
-			if (!isxdigit((unsigned char)s[1]) ||
-			    !isxdigit((unsigned char)s[2]))
-				return 0;
-			/* RFC 3461: the hex digits are upper case */
-			if (islower((unsigned char)s[1]) ||
-			    islower((unsigned char)s[2]))
+			if (!c_hexup((unsigned char)s[1]) ||
+			    !c_hexup((unsigned char)s[2]))
 				return 0;
 			s += 2;
 		} else if (c < 33 || c > 126 || c == '=')
@@ -220,7 +223,7 @@ static int
 valid_notify(const char *v)
 {
 	char buf[64], *tok, *save;
-	int n = 0, never = 0;
+	int n = 0, never = 0, seen = 0, bit;
 
 	if (strlen(v) >= sizeof(buf))
 		return 0;
@@ -228,11 +231,18 @@ valid_notify(const char *v)
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		if (strcasecmp(tok, "NEVER") == 0)
-			never = 1;
-		else if (strcasecmp(tok, "SUCCESS") != 0 &&
-		    strcasecmp(tok, "FAILURE") != 0 &&
-		    strcasecmp(tok, "DELAY") != 0)
+			never = 1, bit = 1;
+		else if (strcasecmp(tok, "SUCCESS") == 0)
+			bit = 2;
+		else if (strcasecmp(tok, "FAILURE") == 0)
+			bit = 4;
+		else if (strcasecmp(tok, "DELAY") == 0)
+			bit = 8;
+		else
 			return 0;
+		if (seen & bit)
+			return 0;	/* a value twice */
+		seen |= bit;
 		n++;
 	}
 	/* NEVER stands alone; no empty items */
@@ -254,11 +264,18 @@ valid_orcpt(const char *v)
 		if (!c_alpha((unsigned char)*p) && !c_digit((unsigned char)*p) &&
 		    *p != '-')
 			return 0;
-	/* RFC 6533 utf-8-addr-xtext is wider; accept xtext or UTF-8 */
+	/* xtext; RFC 6533's utf-8-addr-xtext and -unitext (under
+	 * SMTPUTF8) add "\x{HEX}" and raw UTF-8, which only the latter
+	 * fails as xtext */
 	for (p = semi + 1; *p != '\0'; p++)
 		if ((unsigned char)*p < 33 || *p == 127)
 			return 0;
-	return semi[1] != '\0' && strlen(v) <= 500;
+	if (strlen(v) > 500 || semi[1] == '\0')
+		return 0;
+	for (p = semi + 1; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	return valid_xtext(semi + 1, 500);
 }
 
 /* Check one parameter of MAIL (mail = 1) or RCPT; NULL if fine. */
@@ -610,8 +627,12 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n, char *out,
 				/* ".\n" is not the end; "." is content */
 				emit(d, '.', out, &o);
 				bare(d, SMTP_DATA_BARE_LF, out, &o);
-			} else
-				text_byte(d, c, out, &o); /* unstuffed */
+			} else {
+				/* the stuffing dot is not part of the line
+				 * (RFC 5321 4.5.3.1.6) */
+				d->line--;
+				text_byte(d, c, out, &o);
+			}
 			break;
 		case D_DOT_CR:
 			if (c == '\n' && d->prev_crlf) {
@@ -654,14 +675,21 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n, char *out,
 	return i;
 }
 
-void
-smtp_data_finish(struct smtp_data *d)
+size_t
+smtp_data_finish(struct smtp_data *d, char *out)
 {
+	size_t o = 0;
+
+	if (d->state == D_DOT_CR)
+		emit(d, '.', out, &o);
 	if (d->state == D_CR || d->state == D_DOT_CR) {
-		if (!d->normalize)
+		if (d->normalize)
+			end_line(d, 0, out, &o);
+		else
 			d->flags |= SMTP_DATA_BARE_CR;
-		d->state = D_BOL;
 	}
+	d->state = D_BOL;
+	return o;
 }
 
 /* Header scanner */
@@ -684,13 +712,11 @@ hdr_name_done(struct smtp_hdr *h)
 {
 	int i;
 
-	/* obs-fws before the colon: "Subject :" */
-	while (h->namelen > 0 && (h->name[h->namelen - 1] == ' ' ||
-	    h->name[h->namelen - 1] == '\t'))
-		h->namelen--;
 	h->name[h->namelen] = '\0';
 	h->field = -1;
 	h->skip = 0;
+	if (h->toolong || h->namelen == 0)
+		return;
 	for (i = 0; i < SMTP_HDR_NFIELDS; i++)
 		if (strcasecmp(h->name, hdr_names[i]) == 0) {
 			h->field = i;
@@ -726,6 +752,8 @@ smtp_hdr_feed(struct smtp_hdr *h, const char *buf, size_t n)
 				goto value;
 			}
 			h->namelen = 0;
+			h->blank = 0;
+			h->toolong = 0;
 			h->field = -1;
 			h->state = H_NAME;
 			/* FALLTHROUGH */
@@ -733,14 +761,15 @@ smtp_hdr_feed(struct smtp_hdr *h, const char *buf, size_t n)
 			if (c == ':') {
 				hdr_name_done(h);
 				h->state = H_VALUE;
-			} else if (c > 32 && c < 127 &&
-			    h->namelen < sizeof(h->name) - 1)
-				h->name[h->namelen++] = (char)c;
-			else if ((c == ' ' || c == '\t') &&
-			    h->namelen < sizeof(h->name) - 1)
-				h->name[h->namelen++] = (char)c;
-			else if (c > 32 && c < 127)
-				h->namelen = sizeof(h->name) - 1; /* long */
+			} else if (c > 32 && c < 127 && !h->blank) {
+				/* a name longer than any we keep is no
+				 * name we keep: never cut it into one */
+				if (h->namelen < sizeof(h->name) - 1)
+					h->name[h->namelen++] = (char)c;
+				else
+					h->toolong = 1;
+			} else if (c == ' ' || c == '\t')
+				h->blank = 1;	/* obs-fws before ":" only */
 			else
 				h->state = H_DONE; /* not a header line */
 			break;

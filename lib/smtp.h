@@ -41,7 +41,8 @@ struct smtp_cmd {
 };
 
 /*
- * Parse one command line (without its CRLF) in place; buf (len bytes) is
+ * Parse one command line (without its CRLF) in place: buf holds len
+ * bytes and has room for one more (a NUL is written at buf[len]); it is
  * modified and the pointers in cmd point into it.  Returns 0, or -1 with
  * *reply set to a static reply line (code, enhanced code, text, no CRLF)
  * saying what is wrong.  SMTP_UNKNOWN is a successful parse.
@@ -95,8 +96,10 @@ void smtp_data_init(struct smtp_data *, int dot, int normalize,
 size_t smtp_data_feed(struct smtp_data *, const char *in, size_t n,
     char *out, size_t outsize, size_t *outlen, int *done);
 
-/* BDAT: the end of the last chunk; a final CR pending is a bare CR. */
-void smtp_data_finish(struct smtp_data *);
+/* BDAT: the end of the last chunk.  A CR pending there is a bare CR (or,
+ * normalising, a line end): the bytes still owed go into out (room for
+ * 2); returns their number. */
+size_t smtp_data_finish(struct smtp_data *, char *out);
 
 /* The header scanner. */
 #define SMTP_HDR_VALUE 998	/* bytes kept of each remembered field */
@@ -109,6 +112,8 @@ struct smtp_hdr {
 	int done;		/* the empty line after the header was seen */
 	int field;		/* field of the current line, or -1 */
 	int skip;		/* current field is a repeat: keep the first */
+	int blank;		/* a blank after the name: only ":" may come */
+	int toolong;		/* the name is longer than name[] */
 	size_t namelen;
 	char name[32];		/* the current field name, for matching */
 	unsigned long long size;	/* bytes of the header section */

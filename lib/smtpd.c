@@ -1309,8 +1309,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		reply_error(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (cmd->path_8bit && (s->env.mail_params == NULL ||
-	    strstr(s->env.mail_params, "SMTPUTF8") == NULL)) {
+	if (cmd->path_8bit &&
+	    !envelope_has_param(s->env.mail_params, "SMTPUTF8")) {
 		reply_error(s, "553 5.6.7 Error: non-ASCII address needs "
 		    "SMTPUTF8");
 		return;
@@ -1440,7 +1440,13 @@ bdat_chunk_done(struct session *s)
 		return;
 	}
 	if (s->bdat_last) {
-		smtp_data_finish(&s->dd);
+		char tail[2];
+		size_t n = smtp_data_finish(&s->dd, tail);
+
+		if (n > 0 && WBUF_SIZE - s->wlen < n)
+			flush_wbuf(s);
+		memcpy(s->wbuf + s->wlen, tail, n);
+		s->wlen += n;
 		end_message(s);
 		return;
 	}

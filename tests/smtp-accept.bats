@@ -825,3 +825,37 @@ PY
 	run -100 --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups smtp-accept --spool "$T/s" --domains example.test --user root
 	[ "$stderr" = "smtp-accept: --user root: only root can become another user" ]
 }
+
+@test "limit: DATA timeout per read" {
+	start_accept --data-timeout 1
+	run smtp_chat "$PORT" --step --wait 4 <<<$'EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: stalled\r'
+	[[ "$output" == *"354 End data"*"421 4.4.2 mx.example.test Error: timeout exceeded" ]]
+	grep -q "127.0.0.1: timeout in message" "$T/log"
+	[ "$(spooled)" -eq 0 ]
+	[ -z "$(ls "$T/spool/tmp")" ]
+	stop_accept
+}
+
+@test "under stress (high-water says slow): MAIL replies slowed, timeouts shortened" {
+	start_accept --high-water "$T/hw" --timeout 60 --stress-timeout 1
+	echo slow >"$T/hw"
+	sleep 1.5
+	run python3 - "$PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"HELO c\r\n"); f.readline()
+t = time.time()
+s.sendall(b"MAIL FROM:<a@example.org>\r\n"); l = f.readline()
+print(l.decode().strip(), "%.1f" % (time.time() - t))
+t = time.time()
+l = f.readline()
+print(l.decode().strip(), "%.0f" % (time.time() - t))
+PY
+	[[ "${lines[0]}" == "250 2.1.0 Ok 1."* ]]
+	# idle after it: the stress timeout (1 s), not the 60 s one
+	[[ "${lines[1]}" == "421 4.4.2 mx.example.test Error: timeout exceeded "[12] ]]
+	grep -q "spool: slow" "$T/log"
+	stop_accept
+}

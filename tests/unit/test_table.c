@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
-#include "limits.h"
+#include "limit.h"
 #include "table.h"
 #include "t.h"
 
