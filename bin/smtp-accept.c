@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "limit.h"
@@ -82,6 +83,37 @@ optname(int c)
 		if (o->val == c)
 			return o->name;
 	return "?";
+}
+
+/*
+ * Room for the descriptors of --max-conn sessions: each has its socket
+ * and, while a message comes in, its spool file.  Root may raise the
+ * hard limit too; anyone may raise the soft one to the hard one.
+ */
+static void
+raise_fd_limit(int max_conn)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_conn * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit more = { want, want };
+
+		if (setrlimit(RLIMIT_NOFILE, &more) == 0) {
+			rl = more;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur < (rlim_t)max_conn + 64)
+		log_warn("open files limited to %llu: fewer than --max-conn "
+		    "%d sessions fit", (unsigned long long)rl.rlim_cur,
+		    max_conn);
 }
 
 /* Drop root for good: the groups, the group, the user. */
@@ -248,6 +280,8 @@ main(int argc, char *argv[])
 	if (geteuid() == 0 && user == NULL)
 		die_perm("refusing to talk SMTP as root: give --user NAME");
 
+	if (c.nlisten > 0)
+		raise_fd_limit(c.max_conn);
 	if ((srv = smtpd_new(&c, err, sizeof(err))) == NULL)
 		die_perm("%s", err);
 	if (c.nlisten > 0 && smtpd_bind(srv, err, sizeof(err)) == -1) {

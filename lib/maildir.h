@@ -1,8 +1,12 @@
 /*
  * maildir: the one place where sluice writes, commits and lists maildirs.
  *
- * A message is written to tmp/NAME, fsynced, linked into new/NAME, its tmp
- * name removed, and new/ fsynced; only then is it stored.  NAME is
+ * A message is written to an unnamed file in new/ (O_TMPFILE), fsynced,
+ * linked as new/NAME, and new/ fsynced; only then is it stored.  Where
+ * the filesystem cannot make unnamed files, it is written to tmp/NAME,
+ * fsynced and renamed into new/NAME (RENAME_NOREPLACE, or link and
+ * unlink).  Either way no message is ever replaced and no name points at
+ * data that is not on disk.  NAME is
  * "SECONDS.M<usec>P<pid>Q<counter>.HOST" (HOST with "/" and ":" escaped as
  * \057 and \072) and is the message's id everywhere.  The fsync of new/ is
  * shared between threads committing at the same time (a group commit): one
@@ -24,6 +28,7 @@ struct maildir;
 struct maildir_file {
 	struct maildir *md;
 	int fd;
+	int unnamed;			/* O_TMPFILE: no name until commit */
 	char name[MAILDIR_NAME_MAX];	/* the unique name, the message id */
 };
 
@@ -38,24 +43,34 @@ struct maildir *maildir_open(const char *dir, int create);
 void maildir_close(struct maildir *);
 const char *maildir_path(const struct maildir *);
 
+/* Write messages under a name in tmp/ from now on, not unnamed (for a
+ * filesystem where unnamed files misbehave, and for tests). */
+void maildir_use_tmp(struct maildir *);
+
 /* A new unique name into buf (size >= MAILDIR_NAME_MAX). */
 int maildir_unique(struct maildir *, char *buf, size_t size);
 
-/* Open a new file in tmp/ under a unique name (O_EXCL, 0600). */
+/* Open a new file for a message (0600): unnamed in new/, or in tmp/
+ * under a unique name (O_EXCL); f->name is its name to come. */
 int maildir_create(struct maildir *, struct maildir_file *);
 
 /* Write all n bytes, retrying short writes. */
 int maildir_write(struct maildir_file *, const void *buf, size_t n);
 
 /*
- * Make the file durable and visible: fsync, close, link into new/, unlink
- * the tmp name, fsync new/.  On failure the file is removed from tmp/ and
- * from new/, and the fd is closed.  Either way the handle is finished.
+ * Make the file durable and visible: fsync, name it in new/ (never
+ * replacing a name there), close, fsync new/.  On failure nothing is left
+ * in tmp/ or new/ and the fd is closed.  Either way the handle is
+ * finished.
  */
 int maildir_commit(struct maildir_file *);
 
-/* Give up a file: close it and remove it from tmp/. */
+/* Give up a file: close it and remove it. */
 void maildir_abort(struct maildir_file *);
+
+/* A new read-only descriptor of the file being written (for a check
+ * that reads the message before the commit), or -1 with errno. */
+int maildir_reopen(const struct maildir_file *);
 
 /* Store n bytes as one message (create, write, commit); its name into
  * name (size >= MAILDIR_NAME_MAX) if name is not NULL. */

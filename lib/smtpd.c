@@ -97,7 +97,8 @@ struct worker {
 	int nlis;
 	struct dns *dns;
 	struct event *dns_ev, *dns_timer;
-	struct event *done_ev, *stop_ev, *tick;
+	struct event *done_ev, *stop_ev, *tick, *resume;
+	time_t accept_warned;
 	pthread_mutex_t mu;
 	struct job *done;	/* jobs back from the pool */
 	struct session *sessions;
@@ -527,6 +528,7 @@ defer_text(struct smtpd *srv)
 /* ---- replies ---------------------------------------------------------- */
 
 static void session_input(struct session *);
+static void listeners_enable(struct worker *, int);
 static void session_free(struct session *);
 static void close_session(struct session *);
 static void start_greeting(struct session *);
@@ -883,7 +885,7 @@ run_check(struct smtpd *srv, struct job *j, char *text, size_t tsize)
 	const struct smtpd_conf *c = srv->c;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	char path[4096], *envrec, **envp, buf[1024];
+	char *envrec, **envp, buf[1024];
 	char *argv[] = { "sh", "-c", (char *)c->check, NULL };
 	int msgfd, nul, pfd[2], status = 0, n = 0, r, k;
 	size_t got = 0, i, nenv;
@@ -891,8 +893,7 @@ run_check(struct smtpd *srv, struct job *j, char *text, size_t tsize)
 	pid_t pid;
 
 	text[0] = '\0';
-	snprintf(path, sizeof(path), "%s/tmp/%s", srv->spool, j->mf.name);
-	if ((msgfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((msgfd = maildir_reopen(&j->mf)) == -1)
 		return -1;
 	if ((nul = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
 		close(msgfd);
@@ -2142,13 +2143,47 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 static void
 accept_error_cb(struct evconnlistener *lis, void *arg)
 {
+	struct worker *w = arg;
+	struct timeval tv = { 0, 100000 };
 	int e = EVUTIL_SOCKET_ERROR();
+	time_t now = time(NULL);
 
-	(void)arg;
 	(void)lis;
-	/* EMFILE and friends: say so; libevent retries on the next
-	 * readiness, by then a session may have ended */
-	log_warn("accept: %s", evutil_socket_error_to_string(e));
+	/* EMFILE and friends: the connection stays in the backlog and the
+	 * socket stays readable, so accepting again at once would spin.
+	 * Pause all listeners of this worker a tenth of a second (a
+	 * session may end meanwhile), and say so once a second. */
+	if (w->accept_warned != now) {
+		w->accept_warned = now;
+		log_warn("accept: %s", evutil_socket_error_to_string(e));
+	}
+	listeners_enable(w, 0);
+	event_add(w->resume, &tv);
+}
+
+static void
+listeners_enable(struct worker *w, int on)
+{
+	int i;
+
+	for (i = 0; i < w->nlis; i++)
+		if (w->lis[i] != NULL) {
+			if (on)
+				evconnlistener_enable(w->lis[i]);
+			else
+				evconnlistener_disable(w->lis[i]);
+		}
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (!w->stopping)
+		listeners_enable(w, 1);
 }
 
 static void
@@ -2254,6 +2289,10 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	event_base_dispatch(w->base);
+	/* UCSPI: the one session is over; wake the main thread now
+	 * rather than at its next second */
+	if (w->srv->ucspi)
+		kill(getpid(), SIGUSR1);
 	return NULL;
 }
 
@@ -2276,6 +2315,7 @@ worker_init(struct smtpd *srv, struct worker *w, int idx, char *err,
 	w->done_ev = event_new(w->base, -1, EV_PERSIST, done_cb, w);
 	w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
+	w->resume = event_new(w->base, -1, 0, resume_cb, w);
 	event_add(w->tick, &sec);
 	if (c->dns == NULL || strcmp(c->dns, "none") != 0) {
 		if ((w->dns = dns_new(c->dns, err, errsz)) == NULL)
@@ -2328,6 +2368,8 @@ worker_fini(struct worker *w)
 		event_free(w->stop_ev);
 	if (w->tick)
 		event_free(w->tick);
+	if (w->resume)
+		event_free(w->resume);
 	if (w->base)
 		event_base_free(w->base);
 	free(w->line);
@@ -2374,14 +2416,18 @@ out:
 
 /* The session's fd: fd 0 itself when it is a socket that is also fd 1
  * (tcpserver, s6-tcpserver, inetd), else a socketpair with two threads
- * copying between it and fds 0 and 1 (pipes, files, tests). */
+ * copying between it and fds 0 and 1 (pipes, files, tests).  *outpump
+ * is the thread that copies to fd 1, to be joined so that the last
+ * replies are out before the process exits. */
 static int
-ucspi_fd(int in, int out)
+ucspi_fd(int in, int out, pthread_t *outpump, int *have_outpump)
 {
 	static struct pump p1, p2;
 	struct stat a, b;
 	pthread_t t;
 	int sp[2];
+
+	*have_outpump = 0;
 
 	if (fstat(in, &a) == 0 && fstat(out, &b) == 0 && S_ISSOCK(a.st_mode) &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
@@ -2400,10 +2446,10 @@ ucspi_fd(int in, int out)
 	p2.shut = 0;
 	if (pthread_create(&t, NULL, pump_main, &p1) != 0)
 		return -1;
-	pthread_detach(t);
-	if (pthread_create(&t, NULL, pump_main, &p2) != 0)
+	pthread_detach(t);	/* may wait on fd 0 for ever */
+	if (pthread_create(outpump, NULL, pump_main, &p2) != 0)
 		return -1;
-	pthread_detach(t);
+	*have_outpump = 1;
 	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
 	return sp[0];
 }
@@ -2454,7 +2500,8 @@ smtpd_run(struct smtpd *srv, int in, int out)
 	const struct smtpd_conf *c = srv->c;
 	char err[512];
 	sigset_t set;
-	int i, sig, ret = 0, fd = -1;
+	pthread_t outpump;
+	int i, sig, ret = 0, fd = -1, have_outpump = 0;
 	struct timespec sec = { 1, 0 };
 
 	signal(SIGPIPE, SIG_IGN);
@@ -2484,6 +2531,7 @@ smtpd_run(struct smtpd *srv, int in, int out)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	srv->w = xcalloc((size_t)srv->nworkers, sizeof(*srv->w));
@@ -2506,7 +2554,7 @@ smtpd_run(struct smtpd *srv, int in, int out)
 		struct sockaddr_storage ss;
 		int have = ucspi_peer(&ss) == 0;
 
-		if ((fd = ucspi_fd(in, out)) == -1) {
+		if ((fd = ucspi_fd(in, out, &outpump, &have_outpump)) == -1) {
 			log_info("ucspi: %s", strerror(errno));
 			ret = 111;
 			goto out;
@@ -2531,14 +2579,13 @@ smtpd_run(struct smtpd *srv, int in, int out)
 		close(c->notify_fd);
 	}
 	for (;;) {
-		if (srv->ucspi) {
-			/* the worker ends with its one session */
-			if (pthread_tryjoin_np(srv->w[0].th, NULL) == 0) {
-				srv->w[0].th = 0;
-				break;
-			}
-		}
 		sig = sigtimedwait(&set, NULL, &sec);
+		if (sig == SIGUSR1 && srv->ucspi) {
+			/* the worker is ending with its one session */
+			pthread_join(srv->w[0].th, NULL);
+			srv->w[0].th = 0;
+			break;
+		}
 		if (sig == SIGHUP)
 			reload(srv);
 		else if (sig == SIGTERM || sig == SIGINT) {
@@ -2567,6 +2614,14 @@ out:
 	/* Jobs finished after the loops stopped: their sessions go now. */
 	for (i = 0; i < srv->nworkers; i++)
 		done_cb(-1, 0, &srv->w[i]);
+	if (have_outpump) {
+		/* the session's socket is closed: the pump sees its end */
+		for (i = 0; i < srv->nworkers; i++)
+			worker_fini(&srv->w[i]);
+		free(srv->w);
+		srv->w = NULL;
+		pthread_join(outpump, NULL);
+	}
 	return ret;
 }
 

@@ -96,7 +96,41 @@ main(void)
 	    strstr(name, "Q") != NULL, "name has M, P and Q parts");
 
 	ok(maildir_create(md, &f) == 0, "create a file");
+	ok(f.unnamed, "on this filesystem it is unnamed (O_TMPFILE)");
+	is_int(count(path, "tmp") + count(path, "new"), 2,
+	    "no name for it anywhere yet");
+	ok(maildir_write(&f, "abc\n", 4) == 0, "write it");
+	{
+		int rfd = maildir_reopen(&f);
+		char back[8] = "";
+
+		ok(rfd != -1 && pread(rfd, back, 4, 0) == 4 &&
+		    memcmp(back, "abc\n", 4) == 0, "reopen reads it back");
+		if (rfd != -1)
+			close(rfd);
+	}
+	maildir_abort(&f);
+	is_int(count(path, "tmp") + count(path, "new"), 2,
+	    "abort leaves nothing");
+
+	/* the classic way: a name in tmp/, renamed into new/ */
+	maildir_use_tmp(md);
+	ok(maildir_create(md, &f) == 0 && !f.unnamed, "create in tmp/");
 	is_int(count(path, "tmp"), 1, "it sits in tmp/");
+	ok(maildir_write(&f, "abc\n", 4) == 0, "write it");
+	{
+		int rfd = maildir_reopen(&f);
+		char back[8] = "";
+
+		ok(rfd != -1 && pread(rfd, back, 4, 0) == 4 &&
+		    memcmp(back, "abc\n", 4) == 0, "reopen reads it back");
+		if (rfd != -1)
+			close(rfd);
+	}
+	ok(maildir_commit(&f) == 0, "commit by rename");
+	is_int(count(path, "tmp"), 0, "tmp/ empty after the commit");
+	is_int(count(path, "new"), 3, "in new/");
+	ok(maildir_create(md, &f) == 0, "create in tmp/ again");
 	maildir_abort(&f);
 	is_int(count(path, "tmp"), 0, "abort removes it");
 
@@ -107,10 +141,10 @@ main(void)
 	close(open(path, O_CREAT | O_WRONLY, 0600));
 	snprintf(path, sizeof(path), "%s/md", dir);
 	ok(maildir_list(path, collect, &l) == 0, "list");
-	is_int(l.n, 3, "three messages listed, dot file skipped");
+	is_int(l.n, 4, "four messages listed, dot file skipped");
 	ok(strcmp(l.names[0], l.names[1]) < 0 &&
 	    strncmp(l.names[0], "new/", 4) == 0, "new/ sorted first");
-	is_str(l.names[2], "cur/1.x:2,S", "then cur/");
+	is_str(l.names[3], "cur/1.x:2,S", "then cur/");
 
 	ok(maildir_id("1.M2P3Q4.host:2,S", id, sizeof(id)) == 0,
 	    "id of a name with flags");
@@ -128,7 +162,7 @@ main(void)
 		bad += rv != NULL;
 	}
 	is_int(bad, 0, "200 deliveries from 4 threads succeed");
-	is_int(count(path, "new"), 2 + 200, "all 200 are in new/");
+	is_int(count(path, "new"), 3 + 200, "all 200 are in new/");
 
 	/* A commit into a maildir whose new/ is gone fails and cleans up. */
 	ok(maildir_create(md, &f) == 0, "create before breaking new/");
