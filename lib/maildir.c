@@ -22,6 +22,7 @@ struct maildir {
 	int newfd;
 	char host[128];		/* escaped host name for unique names */
 	int tmpfile;		/* O_TMPFILE in new/ and linkat work here */
+	pid_t pid;		/* of the process that opened it */
 	uint64_t counter;	/* atomic */
 
 	/* Group commit of new/: links are numbered; an fsync that started
@@ -150,6 +151,7 @@ maildir_open(const char *dir, int create)
 		goto fail;
 	escape_host(md->host, sizeof(md->host));
 	md->tmpfile = probe_tmpfile(md);
+	md->pid = getpid();
 	pthread_mutex_init(&md->mu, NULL);
 	pthread_cond_init(&md->cv, NULL);
 	return md;
@@ -197,7 +199,7 @@ maildir_unique(struct maildir *md, char *buf, size_t size)
 	gettimeofday(&tv, NULL);
 	q = __atomic_add_fetch(&md->counter, 1, __ATOMIC_RELAXED);
 	if ((size_t)snprintf(buf, size, "%lld.M%06ldP%ldQ%llu.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)md->pid,
 	    (unsigned long long)q, md->host) >= size) {
 		errno = ENAMETOOLONG;
 		return -1;

@@ -13,7 +13,8 @@
  * fsync covers every link made before it started.
  *
  * Functions returning int return 0 on success and -1 with errno set on
- * failure.  A struct maildir may be shared by threads.
+ * failure.  A struct maildir may be shared by threads, not by processes:
+ * its unique names carry the pid of the process that opened it.
  */
 #ifndef SLUICE_MAILDIR_H
 #define SLUICE_MAILDIR_H

@@ -88,6 +88,20 @@ struct job {
 	struct job *next;
 };
 
+/*
+ * Reverse names looked up lately, per worker: a direct-mapped cache, so
+ * that a client that connects again and again does not cost a trip
+ * through the resolver's thread each time.  Answers (a name, or none) are
+ * kept PTR_CACHE_TTL seconds; temporary failures are not kept.
+ */
+#define PTR_CACHE_SLOTS	4096
+#define PTR_CACHE_TTL	60
+struct ptr_slot {
+	char ip[64];
+	char *name;		/* NULL: no confirmed name */
+	time_t expires;		/* 0: empty */
+};
+
 struct worker {
 	struct smtpd *srv;
 	int idx;
@@ -105,6 +119,7 @@ struct worker {
 	int nsessions;
 	int stopping;
 	char *line;		/* scratch for one command line */
+	struct ptr_slot *ptr;	/* PTR_CACHE_SLOTS */
 };
 
 enum sstate {
@@ -1983,6 +1998,17 @@ greet_timer_cb(evutil_socket_t fd, short what, void *arg)
 	greet_progress(s);
 }
 
+static struct ptr_slot *
+ptr_slot(struct worker *w, const char *ip)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (p = ip; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &w->ptr[h % PTR_CACHE_SLOTS];
+}
+
 static void
 ptr_cb(void *arg, enum dns_status st, const char *name)
 {
@@ -1991,6 +2017,15 @@ ptr_cb(void *arg, enum dns_status st, const char *name)
 	s->dns_id = 0;
 	if (st == DNS_OK && name != NULL)
 		envelope_set(&s->env.ptr, name);
+	if (st != DNS_TEMPFAIL) {
+		struct ptr_slot *ps = ptr_slot(s->w, s->env.ip);
+
+		free(ps->name);
+		snprintf(ps->ip, sizeof(ps->ip), "%s", s->env.ip);
+		ps->name = (st == DNS_OK && name != NULL) ? xstrdup(name) :
+		    NULL;
+		ps->expires = time(NULL) + PTR_CACHE_TTL;
+	}
 	if (s->ptr_done)
 		return;
 	s->ptr_done = 1;
@@ -2032,9 +2067,14 @@ start_greeting(struct session *s)
 	s->greet_timer_done = 1;
 	s->ptr_done = 1;
 	if (w->dns != NULL && s->peer.ss_family != AF_UNSPEC) {
-		int id = dns_ptr_confirmed(w->dns, (struct sockaddr *)&s->peer,
-		    ptr_cb, s);
+		struct ptr_slot *ps = ptr_slot(w, s->env.ip);
+		int id = 0;
 
+		if (ps->expires > time(NULL) && strcmp(ps->ip, s->env.ip) == 0)
+			envelope_set(&s->env.ptr, ps->name);
+		else
+			id = dns_ptr_confirmed(w->dns,
+			    (struct sockaddr *)&s->peer, ptr_cb, s);
 		if (id > 0) {
 			s->dns_id = id;
 			s->ptr_done = 0;
@@ -2307,11 +2347,22 @@ worker_init(struct smtpd *srv, struct worker *w, int idx, char *err,
 	w->srv = srv;
 	w->idx = idx;
 	pthread_mutex_init(&w->mu, NULL);
-	if ((w->base = event_base_new()) == NULL) {
+	{
+		struct event_config *cfg = event_config_new();
+
+		/* coalesce the add and remove of one fd's events within a
+		 * loop turn into one epoll_ctl, or none */
+		event_config_set_flag(cfg,
+		    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		w->base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+	}
+	if (w->base == NULL) {
 		snprintf(err, errsz, "event_base_new failed");
 		return -1;
 	}
 	w->line = xmalloc(c->max_line + 1);
+	w->ptr = xcalloc(PTR_CACHE_SLOTS, sizeof(*w->ptr));
 	w->done_ev = event_new(w->base, -1, EV_PERSIST, done_cb, w);
 	w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
@@ -2373,6 +2424,10 @@ worker_fini(struct worker *w)
 	if (w->base)
 		event_base_free(w->base);
 	free(w->line);
+	if (w->ptr != NULL)
+		for (i = 0; i < PTR_CACHE_SLOTS; i++)
+			free(w->ptr[i].name);
+	free(w->ptr);
 	pthread_mutex_destroy(&w->mu);
 }
 
