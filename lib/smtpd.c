@@ -700,7 +700,7 @@ begin_message(struct session *s)
 	size_t len;
 
 	if (maildir_create(srv->md, &s->mf) == -1) {
-		log_warn("%s: create spool file in %s/tmp: %s", who(s),
+		log_warn("%s: create spool file in %s: %s", who(s),
 		    srv->spool, strerror(errno));
 		return -1;
 	}
@@ -797,8 +797,8 @@ end_message(struct session *s)
 		code = "554 5.4.6 Error: too many hops";
 		why = "too many Received fields";
 	} else if (s->werr != 0) {
-		log_warn("%s: write %s/tmp/%s: %s", who(s), srv->spool,
-		    s->mf.name, strerror(s->werr));
+		log_warn("%s: write spool file %s: %s", who(s), s->mf.name,
+		    strerror(s->werr));
 		code = "451 4.3.0 Error: queue file write error";
 		why = NULL;
 	}
