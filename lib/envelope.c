@@ -278,19 +278,8 @@ static int
 split_path(const char *v, char **addr, char **params)
 {
 	const char *p, *end;
-	int quoted = 0;
 
-	if (*v != '<')
-		return -1;
-	for (end = v + 1; *end != '\0'; end++) {
-		if (quoted && *end == '\\' && end[1] != '\0')
-			end++;
-		else if (*end == '"')
-			quoted = !quoted;
-		else if (*end == '>' && !quoted)
-			break;
-	}
-	if (*end != '>')
+	if ((end = smtp_path_end(v)) == NULL)
 		return -1;
 	*addr = xstrndup(v + 1, (size_t)(end - v - 1));
 	p = end + 1;

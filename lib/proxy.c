@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "proxy.h"
 
 static const unsigned char v2sig[12] = {
@@ -70,19 +71,10 @@ v1_addr(int af, const char *s, size_t len, struct sockaddr_storage *ss)
 		return -1;
 	memcpy(text, s, len);
 	text[len] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (af == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		return inet_pton(AF_INET, text, &sin->sin_addr) == 1 ? 0 : -1;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		return inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1 ?
-		    0 : -1;
-	}
+	/* the one address parser (cidr), then the family the line named */
+	if (cidr_parse_addr(text, ss) == -1 || ss->ss_family != af)
+		return -1;
+	return 0;
 }
 
 /* Could s still become an address of family af?  Only the characters and

@@ -384,7 +384,6 @@ parse_path_cmd(char *s, struct smtp_cmd *cmd)
 	    "501 5.1.3 Bad recipient address syntax";
 	const char *word = mail ? "FROM:" : "TO:";
 	char *p, *end;
-	int quoted = 0;
 
 	if (!prefix(s, word))
 		return syntax;
@@ -392,17 +391,7 @@ parse_path_cmd(char *s, struct smtp_cmd *cmd)
 	/* RFC 5321 has no space here; many clients send one. */
 	while (*p == ' ')
 		p++;
-	if (*p != '<')
-		return syntax;
-	for (end = p + 1; *end != '\0'; end++) {
-		if (quoted && *end == '\\' && end[1] != '\0')
-			end++;
-		else if (*end == '"')
-			quoted = !quoted;
-		else if (*end == '>' && !quoted)
-			break;
-	}
-	if (*end != '>')
+	if (*p != '<' || (end = (char *)smtp_path_end(p)) == NULL)
 		return syntax;
 	*end = '\0';
 	if (!mail && p[1] == '\0')
@@ -413,6 +402,25 @@ parse_path_cmd(char *s, struct smtp_cmd *cmd)
 	if (*p != '\0' && *p != ' ')
 		return syntax;
 	return parse_params(p, cmd, mail);
+}
+
+const char *
+smtp_path_end(const char *p)
+{
+	const char *end;
+	int quoted = 0;
+
+	if (*p != '<')
+		return NULL;
+	for (end = p + 1; *end != '\0'; end++) {
+		if (quoted && *end == '\\' && end[1] != '\0')
+			end++;
+		else if (*end == '"')
+			quoted = !quoted;
+		else if (*end == '>' && !quoted)
+			return end;
+	}
+	return NULL;
 }
 
 static const struct {

@@ -50,6 +50,10 @@ struct smtp_cmd {
 int smtp_parse(char *buf, size_t len, struct smtp_cmd *cmd,
     const char **reply);
 
+/* The ">" that closes the path opening with "<" at p: quoted strings and
+ * quoted pairs skipped.  NULL when there is none. */
+const char *smtp_path_end(const char *p);
+
 /* The value of parameter key (upper case) in cmd: its value, "" for a
  * keyword without value, NULL when absent. */
 const char *smtp_param(const struct smtp_cmd *cmd, const char *key);
