@@ -710,12 +710,19 @@ begin_message(struct session *s)
 	snprintf(s->env.id, sizeof(s->env.id), "%s", s->mf.name);
 	s->env.received = time(NULL);
 	head = envelope_header(&s->env, srv->c->hostname, &len);
-	if (maildir_write(&s->mf, head, len) == -1)
-		s->werr = errno;
-	s->written = len;
-	free(head);
 	s->wbuf = xmalloc(WBUF_SIZE);
 	s->wlen = 0;
+	if (len <= WBUF_SIZE / 2) {
+		/* out with the first body bytes, in one write */
+		memcpy(s->wbuf, head, len);
+		s->wlen = len;
+		s->written = 0;
+	} else {
+		if (maildir_write(&s->mf, head, len) == -1)
+			s->werr = errno;
+		s->written = len;
+	}
+	free(head);
 	s->hdr = xmalloc(sizeof(*s->hdr));
 	smtp_hdr_init(s->hdr);
 	return 0;

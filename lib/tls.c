@@ -44,6 +44,9 @@ tls_server_ctx(const char *cert, const char *key, char *err, size_t errsz)
 	 * waiting on slow clients must stay small. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sluice", 6);
+	/* TLS 1.3 sends two tickets by default; an MTA that resumes keeps
+	 * one per destination, and most do not resume at all */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		snprintf(err, errsz, "load certificate %s: %s", cert,
 		    tls_errors(why, sizeof(why)));
