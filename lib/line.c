@@ -40,6 +40,12 @@ line_free(struct line_reader *r)
 	free(r);
 }
 
+size_t
+line_buffered(const struct line_reader *r)
+{
+	return r->end - r->start;
+}
+
 unsigned long
 line_number(const struct line_reader *r)
 {

@@ -30,6 +30,10 @@ void line_free(struct line_reader *);
  */
 enum line_status line_next(struct line_reader *, char **line, size_t *len);
 
+/* Bytes read but not yet returned: a caller that polls the fd first
+ * must not wait while these hold a line. */
+size_t line_buffered(const struct line_reader *);
+
 /* The number of the line last returned, from 1. */
 unsigned long line_number(const struct line_reader *);
 

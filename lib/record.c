@@ -35,6 +35,12 @@ record_reader_free(struct record_reader *rr)
 	free(rr);
 }
 
+size_t
+record_buffered(const struct record_reader *rr)
+{
+	return line_buffered(rr->lr);
+}
+
 const char *
 record_error(const struct record_reader *rr)
 {

@@ -28,6 +28,9 @@ void record_reader_free(struct record_reader *);
 /* The next record.  Blank lines are skipped. */
 enum record_status record_next(struct record_reader *, json_t **rec);
 
+/* Input read but not yet returned (poll the fd only when 0). */
+size_t record_buffered(const struct record_reader *);
+
 /* After RECORD_BAD: "NAME: line N: reason", valid until the next call. */
 const char *record_error(const struct record_reader *);
 
