@@ -433,7 +433,7 @@ route_for(struct deliver *d, const char *domain, struct route *rt)
 
 			snprintf(rt->host[i], 256, "%.*s", (int)(colon -
 			    d->c->to[i]), d->c->to[i]);
-			snprintf(rt->name[i], 256, "%s", rt->host[i]);
+			memcpy(rt->name[i], rt->host[i], 256);
 			snprintf(rt->port[i], 8, "%s", colon + 1);
 		}
 		rt->n = d->c->nto;
@@ -459,7 +459,7 @@ route_for(struct deliver *d, const char *domain, struct route *rt)
 	for (i = k = 0; i < rt->n; i++) {
 		if (resolve(d, rt->host[i], addr, sizeof(addr)) == -1)
 			continue;
-		snprintf(rt->name[k], 256, "%s", rt->host[i]);
+		memcpy(rt->name[k], rt->host[i], 256);
 		snprintf(rt->host[k], 256, "%s", addr);
 		snprintf(rt->port[k], 8, "%d", d->c->port);
 		k++;
