@@ -56,4 +56,33 @@
 /* PROXY protocol (smtp-accept behind a load balancer) */
 #define LIMIT_PROXY_V2		1024	/* v2 bytes after the 16-byte header */
 
+/* SPF (RFC 7208 4.6.4) */
+#define LIMIT_SPF_LOOKUPS	10	/* DNS-querying terms per check */
+#define LIMIT_SPF_VOID		2	/* lookups finding nothing, per check */
+#define LIMIT_SPF_MX		10	/* MX names per mx mechanism */
+#define LIMIT_SPF_PTR		10	/* PTR names per ptr or %{p} */
+#define LIMIT_SPF_RECORD	4096	/* bytes per SPF record */
+#define LIMIT_SPF_TERMS		512	/* terms per SPF record */
+#define LIMIT_SPF_TIME		20	/* seconds per check */
+
+/* DMARC (lib/dmarc, RFC 9989; tools/dmarc-report, RFC 9990) */
+#define LIMIT_DMARC_RECORD	4096	/* bytes of a policy record */
+#define LIMIT_DMARC_WALK	8	/* queries per DNS tree walk (RFC 9989
+					 * 4.10: fixed, not a flag) */
+#define LIMIT_DMARC_WALKS	8	/* tree walks per check: Author Domain,
+					 * SPF domain, DKIM d= domains */
+#define LIMIT_DMARC_FROM	8	/* distinct From domains read */
+#define LIMIT_DMARC_ROWS	1000000	/* report rows dmarc-report keeps */
+#define LIMIT_DMARC_SIGS	100	/* DKIM results per report row (RFC
+					 * 9990 2.1.2) */
+
+/* DKIM (lib/dkim) */
+#define LIMIT_DKIM_SIGS		10	/* signatures checked per message */
+#define LIMIT_DKIM_HEADERS	128	/* names in a signature's h= */
+#define LIMIT_DKIM_TAGS		64	/* tags in a signature or key record */
+#define LIMIT_DKIM_FIELD	(64 * 1024)	/* bytes of a signature field */
+#define LIMIT_DKIM_KEY_BITS	8192	/* largest RSA key used */
+#define LIMIT_DKIM_MIN_BITS	1024	/* smallest RSA key passed (RFC 8301) */
+#define LIMIT_DKIM_SKEW		300	/* seconds a t= may be ahead of now */
+
 #endif
