@@ -41,6 +41,9 @@ LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))
 BINS	= $(addprefix $(B)bin/,$(PROGS)) $(addprefix $(B)tools/,$(TOOLS))
 UNITSRC	= $(sort $(wildcard tests/unit/test_*.c))
 UNITS	= $(patsubst %.c,$(B)%,$(UNITSRC))
+# test drivers: small programs the bats tests run, never installed
+TESTBINSRC = $(sort $(wildcard tests/bin/*.c))
+TESTBINS = $(patsubst %.c,$(B)%,$(TESTBINSRC))
 LIBS_unit = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 MANS	= $(wildcard man/*.[157])
 
@@ -63,9 +66,12 @@ $(B)tools/%: $(B)tools/%.o $(B)lib/libsluice.a
 $(B)tests/unit/%: $(B)tests/unit/%.o $(B)lib/libsluice.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(LIBS_unit) -lm
 
-units: $(UNITS)
+$(B)tests/bin/%: $(B)tests/bin/%.o $(B)lib/libsluice.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(LIBS_unit) -lm
 
--include $(LIBOBJ:.o=.d) $(BINS:=.d) $(UNITS:=.d)
+units: $(UNITS) $(TESTBINS)
+
+-include $(LIBOBJ:.o=.d) $(BINS:=.d) $(UNITS:=.d) $(TESTBINS:=.d)
 .SECONDARY:
 
 # The tests: first the plain build, then ASan and UBSan in build/san/.
@@ -121,7 +127,9 @@ install: all
 clean:
 	rm -rf build lib/*.o lib/*.d lib/libsluice.a bin/*.o bin/*.d \
 	    tools/*.o tools/*.d tests/unit/*.o tests/unit/*.d \
-	    $(addprefix bin/,$(PROGS)) $(addprefix tools/,$(TOOLS)) $(UNITS)
+	    tests/bin/*.o tests/bin/*.d \
+	    $(addprefix bin/,$(PROGS)) $(addprefix tools/,$(TOOLS)) $(UNITS) \
+	    $(TESTBINS)
 
 .PHONY: all units check check-plain check-san run fuzz fuzz-build bench \
 	lint install clean

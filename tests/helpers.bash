@@ -1,6 +1,7 @@
 # helpers.bash: what every bats test of sluice loads.
 #
-#   SLUICE_BIN, SLUICE_TOOLS  where the programs are (tests/check sets them
+#   SLUICE_BIN, SLUICE_TOOLS, SLUICE_TESTBIN  where the programs and the
+#                             test drivers (tests/bin) are (tests/check sets them
 #                             to the plain or the sanitizer build)
 #   $T                        a scratch directory the test's programs may
 #                             use even after dropping root (mode 755)
@@ -11,6 +12,7 @@ bats_require_minimum_version 1.5.0
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 : "${SLUICE_BIN:=$TOP/bin}"
 : "${SLUICE_TOOLS:=$TOP/tools}"
+: "${SLUICE_TESTBIN:=$TOP/tests/bin}"
 # /usr/bin first: Debian's python3 starts in a tenth of the time of a
 # pyenv shim, and the tests start it often
 PATH=$SLUICE_BIN:$SLUICE_TOOLS:/usr/bin:/usr/sbin:$PATH
