@@ -31,7 +31,8 @@
 #define EXT_MAX		32
 
 struct smtpc {
-	const struct smtpc_conf *c;
+	const struct smtpc_conf *c;	/* &conf */
+	struct smtpc_conf conf;		/* a copy: the caller's may go */
 	int fd;
 	SSL *ssl;
 	int verified;
@@ -468,7 +469,8 @@ smtpc_open(const char *host, const char *name, const char *port,
 	if (name == NULL)
 		name = host;
 	s = xcalloc(1, sizeof(*s));
-	s->c = c;
+	s->conf = *c;
+	s->c = c = &s->conf;
 	s->fd = -1;
 	snprintf(err, errsz, "%s: no address", host);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -511,6 +513,7 @@ smtpc_open(const char *host, const char *name, const char *port,
 			goto fail;
 		}
 	}
+	s->conf.verify_name = NULL;	/* the caller's string: used up */
 	return s;
 fail:
 	smtpc_close(s, r->code != 0 && r->code != 421);
