@@ -848,6 +848,7 @@ dmarc_check(struct dns *dns, const struct dmarc_request *rq,
 	rs->disposition = DMARC_POLICY_NONE;	/* whatever the result */
 	if (domain_norm(rq->from_domain, rs->domain, sizeof(rs->domain))
 	    == -1) {
+		rs->domain[0] = '\0';	/* a prefix may have been written */
 		rs->result = DMARC_PERMERROR;
 		log_escape(rs->reason, sizeof(rs->reason), "no Author Domain: ",
 		    18);
@@ -1257,6 +1258,93 @@ dmarc_from_msg(const struct msg *m, char dom[][DMARC_DOMAIN_MAX], size_t max,
 	if (*n > 1)
 		return DMARC_FROM_DOMAINS;
 	return ret == DMARC_FROM_DOMAINS ? ret : DMARC_FROM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+/* ------------------------------------------------------------------ */
+
+/* A string, or null when empty. */
+static json_t *
+str_or_null(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static json_t *
+published(const struct dmarc_response *rs)
+{
+	const struct dmarc_record *r = &rs->rec;
+	enum dmarc_policy p, sp, np;
+	json_t *o, *rua;
+	const char *u, *c;
+
+	if (policy_set(r->p) && r->sp != DMARC_POLICY_INVALID &&
+	    r->np != DMARC_POLICY_INVALID) {
+		p = r->p;
+		sp = policy_set(r->sp) ? r->sp : p;
+		np = policy_set(r->np) ? r->np : sp;
+	} else
+		p = sp = np = DMARC_POLICY_NONE;
+	if ((rua = json_array()) == NULL)
+		return NULL;
+	for (u = r->rua; *u != '\0'; u = *c == ',' ? c + 1 : c) {
+		c = strchr(u, ',');
+		if (c == NULL)
+			c = u + strlen(u);
+		if (json_array_append_new(rua, json_stringn(u,
+		    (size_t)(c - u))) == -1) {
+			json_decref(rua);
+			return NULL;
+		}
+	}
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "adkim", r->adkim == DMARC_MODE_STRICT ? "s" : "r",
+	    "aspf", r->aspf == DMARC_MODE_STRICT ? "s" : "r",
+	    "p", dmarc_policy_str(p), "sp", dmarc_policy_str(sp),
+	    "np", dmarc_policy_str(np),
+	    "psd", r->psd == DMARC_PSD_Y ? "y" : r->psd == DMARC_PSD_N ? "n" :
+	    "u", "t", r->t ? "y" : "n");
+	if (o == NULL ||
+	    (r->pct >= 0 && json_object_set_new(o, "pct",
+	    json_integer(r->pct)) == -1) ||
+	    json_object_set_new(o, "fo", json_string(r->fo)) == -1 ||
+	    json_object_set_new(o, "rua", rua) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+dmarc_json(const struct dmarc_response *rs)
+{
+	json_t *o, *pub;
+	int rec = rs->have_record;
+
+	if (rec) {
+		if ((pub = published(rs)) == NULL)
+			return NULL;
+	} else
+		pub = json_null();
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:b, s:b, s:b, "
+	    "s:o, s:s, s:o}",
+	    "result", dmarc_result_str(rs->result),
+	    "domain", str_or_null(rs->domain),
+	    "policy_domain", str_or_null(rs->policy_domain),
+	    "org_domain", str_or_null(rs->org_domain),
+	    "policy", rec ? json_string(dmarc_policy_str(rs->policy)) :
+	    json_null(),
+	    "disposition", dmarc_policy_str(rs->disposition),
+	    "source", rec ? json_string(dmarc_source_str(rs->source)) :
+	    json_null(),
+	    "testing", rs->testing,
+	    "spf_aligned", rs->spf == DMARC_ALIGN_PASS,
+	    "dkim_aligned", rs->dkim == DMARC_ALIGN_PASS,
+	    "dkim_domain", str_or_null(rs->dkim_domain),
+	    "reason", rs->reason,
+	    "published", pub);
+	return o;
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "dns.h"
 #include "limit.h"
 #include "msg.h"
@@ -196,6 +198,41 @@ enum dmarc_from dmarc_from_msg(const struct msg *m,
  * Returns its index; 0 when n is 0.
  */
 size_t dmarc_strictest(const struct dmarc_response *rs, size_t n);
+
+/*
+ * The response as the object mail-auth puts at auth.dmarc of a record
+ * (a new reference; NULL only when jansson runs out of memory):
+ *
+ *   {"result":        "none|pass|fail|temperror|permerror",
+ *    "domain":        the Author Domain (RFC5322.From), or null,
+ *    "policy_domain": where the policy record was found, or null,
+ *    "org_domain":    the Author Domain's Organizational Domain, or null
+ *                     when it was not needed,
+ *    "policy":        "none|quarantine|reject": the policy that applies
+ *                     (from p, sp or np), or null without a record,
+ *    "disposition":   "none|quarantine|reject": what to do after testing
+ *                     (t=y lowers it one step; "none" unless fail),
+ *    "source":        "p|sp|np", or null without a record,
+ *    "testing":       true when t=y (or pct=0) lowered the disposition,
+ *    "spf_aligned":   bool, an aligned SPF pass,
+ *    "dkim_aligned":  bool, an aligned DKIM pass,
+ *    "dkim_domain":   the aligned d=, or null,
+ *    "reason":        a short phrase for people,
+ *    "published":     null without a record, else the record in effect,
+ *                     defaults filled in (what RFC 9990 reports need):
+ *        {"adkim": "r|s", "aspf": "r|s",
+ *         "p", "sp", "np": "none|quarantine|reject" (sp defaults to p,
+ *                     np to sp; all "none" for a record without a valid
+ *                     p= that counts for its rua=),
+ *         "psd": "y|n|u", "t": "y|n" (pct=0 without t= is "y"),
+ *         "pct": 0-100 only when the record has a valid pct=,
+ *         "fo": "0|1|d|s" joined by ":",
+ *         "rua": ["URI", ...] the valid URIs, "!size" cut off}}
+ *
+ * Every string is ASCII (domains are checked before they are stored, the
+ * record's values are printable ASCII).
+ */
+json_t *dmarc_json(const struct dmarc_response *);
 
 /* The RFC words: "none", "pass", "fail", "temperror", "permerror". */
 const char *dmarc_result_str(enum dmarc_result);

@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "dmarc.h"
 #include "dns.h"
 #include "msg.h"
@@ -546,6 +548,123 @@ check(struct dns *d, const char *from, const char *spf_domain,
 		    dmarc_align_str(rs.dkim), rs.reason);
 }
 
+/* dmarc_json of a check, compact, compared with want. */
+static void
+json_is(struct dns *d, const char *from, const char *spf_domain,
+    const char *dkim_d, const char *want, const char *name)
+{
+	struct dmarc_request rq;
+	struct dmarc_response rs;
+	struct dmarc_dkim dk;
+	json_t *j;
+	char *got;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.from_domain = from;
+	rq.spf_domain = spf_domain;
+	rq.spf_result = "pass";
+	if (dkim_d != NULL) {
+		dk.d = dkim_d;
+		dk.result = "pass";
+		rq.dkim = &dk;
+		rq.ndkim = 1;
+	}
+	if (dmarc_check(d, &rq, &rs) == -1 || (j = dmarc_json(&rs)) == NULL) {
+		ok(0, name);
+		return;
+	}
+	got = json_dumps(j, JSON_COMPACT);
+	is_str(got, want, name);
+	free(got);
+	json_decref(j);
+}
+
+static void
+test_json(struct dns *d)
+{
+	json_is(d, "own.example", NULL, "own.example",
+	    "{\"result\":\"pass\",\"domain\":\"own.example\","
+	    "\"policy_domain\":\"own.example\",\"org_domain\":null,"
+	    "\"policy\":\"reject\",\"disposition\":\"none\","
+	    "\"source\":\"p\",\"testing\":false,\"spf_aligned\":false,"
+	    "\"dkim_aligned\":true,\"dkim_domain\":\"own.example\","
+	    "\"reason\":\"aligned DKIM pass d=own.example\","
+	    "\"published\":{\"adkim\":\"r\",\"aspf\":\"r\","
+	    "\"p\":\"reject\",\"sp\":\"reject\",\"np\":\"reject\","
+	    "\"psd\":\"u\",\"t\":\"n\",\"fo\":\"0\","
+	    "\"rua\":[\"mailto:agg@own.example\"]}}",
+	    "json: pass at the Author Domain");
+	json_is(d, "ghost.org.example", "mail.org.example", NULL,
+	    "{\"result\":\"pass\",\"domain\":\"ghost.org.example\","
+	    "\"policy_domain\":\"org.example\","
+	    "\"org_domain\":\"org.example\","
+	    "\"policy\":\"reject\",\"disposition\":\"none\","
+	    "\"source\":\"np\",\"testing\":false,\"spf_aligned\":true,"
+	    "\"dkim_aligned\":false,\"dkim_domain\":null,"
+	    "\"reason\":\"aligned SPF pass\","
+	    "\"published\":{\"adkim\":\"r\",\"aspf\":\"r\","
+	    "\"p\":\"none\",\"sp\":\"quarantine\",\"np\":\"reject\","
+	    "\"psd\":\"u\",\"t\":\"n\",\"fo\":\"0\","
+	    "\"rua\":[\"mailto:agg@org.example\"]}}",
+	    "json: relaxed SPF pass under the org domain, np");
+	json_is(d, "old.example", "elsewhere.example", "elsewhere.example",
+	    "{\"result\":\"fail\",\"domain\":\"old.example\","
+	    "\"policy_domain\":\"old.example\","
+	    "\"org_domain\":\"old.example\","
+	    "\"policy\":\"reject\",\"disposition\":\"reject\","
+	    "\"source\":\"p\",\"testing\":false,\"spf_aligned\":false,"
+	    "\"dkim_aligned\":false,\"dkim_domain\":null,"
+	    "\"reason\":\"no aligned pass; p=reject from _dmarc.old.example\","
+	    "\"published\":{\"adkim\":\"r\",\"aspf\":\"r\","
+	    "\"p\":\"reject\",\"sp\":\"reject\",\"np\":\"reject\","
+	    "\"psd\":\"u\",\"t\":\"n\",\"pct\":100,\"fo\":\"1\","
+	    "\"rua\":[\"mailto:a@old.example\"]}}",
+	    "json: RFC 7489 record, fail, pct given");
+	json_is(d, "pct0.example", NULL, NULL,
+	    "{\"result\":\"fail\",\"domain\":\"pct0.example\","
+	    "\"policy_domain\":\"pct0.example\",\"org_domain\":null,"
+	    "\"policy\":\"quarantine\",\"disposition\":\"none\","
+	    "\"source\":\"p\",\"testing\":true,\"spf_aligned\":false,"
+	    "\"dkim_aligned\":false,\"dkim_domain\":null,"
+	    "\"reason\":\"no aligned pass; p=quarantine t=y from "
+	    "_dmarc.pct0.example\","
+	    "\"published\":{\"adkim\":\"r\",\"aspf\":\"r\","
+	    "\"p\":\"quarantine\",\"sp\":\"quarantine\","
+	    "\"np\":\"quarantine\",\"psd\":\"u\",\"t\":\"y\","
+	    "\"pct\":0,\"fo\":\"0\",\"rua\":[]}}",
+	    "json: pct=0 is testing");
+	json_is(d, "noprua.example", NULL, NULL,
+	    "{\"result\":\"fail\",\"domain\":\"noprua.example\","
+	    "\"policy_domain\":\"noprua.example\",\"org_domain\":null,"
+	    "\"policy\":\"none\",\"disposition\":\"none\","
+	    "\"source\":\"p\",\"testing\":false,\"spf_aligned\":false,"
+	    "\"dkim_aligned\":false,\"dkim_domain\":null,"
+	    "\"reason\":\"no aligned pass; p=none from "
+	    "_dmarc.noprua.example\","
+	    "\"published\":{\"adkim\":\"r\",\"aspf\":\"r\","
+	    "\"p\":\"none\",\"sp\":\"none\",\"np\":\"none\","
+	    "\"psd\":\"u\",\"t\":\"n\",\"fo\":\"0\","
+	    "\"rua\":[\"mailto:a@noprua.example\"]}}",
+	    "json: bad p= with rua= counts as p=none");
+	json_is(d, "nothing.example", NULL, NULL,
+	    "{\"result\":\"none\",\"domain\":\"nothing.example\","
+	    "\"policy_domain\":null,\"org_domain\":null,"
+	    "\"policy\":null,\"disposition\":\"none\","
+	    "\"source\":null,\"testing\":false,\"spf_aligned\":false,"
+	    "\"dkim_aligned\":false,\"dkim_domain\":null,"
+	    "\"reason\":\"no policy record\",\"published\":null}",
+	    "json: no record");
+	json_is(d, "b\xc3\xbc" "cher.example", NULL, NULL,
+	    "{\"result\":\"permerror\",\"domain\":null,"
+	    "\"policy_domain\":null,\"org_domain\":null,"
+	    "\"policy\":null,\"disposition\":\"none\","
+	    "\"source\":null,\"testing\":false,\"spf_aligned\":false,"
+	    "\"dkim_aligned\":false,\"dkim_domain\":null,"
+	    "\"reason\":\"no Author Domain: b\\\\xc3\\\\xbccher.example\","
+	    "\"published\":null}",
+	    "json: U-labels: permerror, reason escaped");
+}
+
 static int
 queries(struct dns *d, const char *from)
 {
@@ -842,6 +961,7 @@ main(void)
 		goto stop;
 	}
 	test_dns(d);
+	test_json(d);
 	dns_free(d);
 stop:
 	snprintf(cmd, sizeof(cmd), "tests/dns-server stop %s/srv", dir);
