@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "dkim.h"
 #include "filter.h"
 #include "limit.h"
 #include "log.h"
@@ -23,11 +24,36 @@
 static const char synopsis[] =
     "mail-auth [--authserv-id NAME] [--dns HOST[:PORT]] "
     "[--lookback-hops N] [--ip ADDR] [--mail-from ADDR] [--helo NAME] "
-    "[--check [--exempt TABLE]] [options] [path ...]";
+    "[--check [--exempt TABLE]] [--sign KEY --sign-domain D "
+    "--sign-selector S] [options] [path ...]";
+
+/* "relaxed/simple" into the two canonicalisations; 0 if it is one. */
+static int
+parse_canon(const char *s, int *hc, int *bc)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	const char *b = slash ? slash + 1 : "simple";
+
+	if (n == 7 && strncmp(s, "relaxed", 7) == 0)
+		*hc = DKIM_RELAXED;
+	else if (n == 6 && strncmp(s, "simple", 6) == 0)
+		*hc = DKIM_SIMPLE;
+	else
+		return -1;
+	if (strcmp(b, "relaxed") == 0)
+		*bc = DKIM_RELAXED;
+	else if (strcmp(b, "simple") == 0)
+		*bc = DKIM_SIMPLE;
+	else
+		return -1;
+	return 0;
+}
 
 enum {
 	O_AUTHSERV_ID = 256, O_DNS, O_LOOKBACK, O_IP, O_MAIL_FROM, O_HELO,
-	O_CHECK, O_EXEMPT, O_THREADS, O_WINDOW, O_MAX_SIZE, O_HELP
+	O_CHECK, O_EXEMPT, O_THREADS, O_WINDOW, O_MAX_SIZE, O_SHA1, O_SIGN,
+	O_SIGN_DOMAIN, O_SIGN_SELECTOR, O_SIGN_HEADERS, O_SIGN_CANON, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -42,6 +68,12 @@ static const struct option longopts[] = {
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "window", required_argument, NULL, O_WINDOW },
 	{ "max-size", required_argument, NULL, O_MAX_SIZE },
+	{ "allow-sha1", no_argument, NULL, O_SHA1 },
+	{ "sign", required_argument, NULL, O_SIGN },
+	{ "sign-domain", required_argument, NULL, O_SIGN_DOMAIN },
+	{ "sign-selector", required_argument, NULL, O_SIGN_SELECTOR },
+	{ "sign-headers", required_argument, NULL, O_SIGN_HEADERS },
+	{ "sign-canon", required_argument, NULL, O_SIGN_CANON },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -134,7 +166,8 @@ main(int argc, char *argv[])
 	struct auth_conf c;
 	struct filter_conf fc;
 	struct filter_ops ops;
-	const char *exempt = NULL;
+	const char *exempt = NULL, *sign = NULL;
+	struct dkim_privkey *key = NULL;
 	char err[512];
 	int ch, checking = 0, status;
 
@@ -143,6 +176,7 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	memset(&fc, 0, sizeof(fc));
 	c.max_size = LIMIT_MESSAGE_SIZE * 2;
+	c.sign_hc = c.sign_bc = DKIM_RELAXED;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *o = optname(ch);
 
@@ -166,6 +200,16 @@ main(int argc, char *argv[])
 		case O_MAX_SIZE:
 			c.max_size = opts_size(o, optarg, 1024, 1LL << 40);
 			break;
+		case O_SHA1: c.sha1 = 1; break;
+		case O_SIGN: sign = optarg; break;
+		case O_SIGN_DOMAIN: c.sign_domain = optarg; break;
+		case O_SIGN_SELECTOR: c.sign_selector = optarg; break;
+		case O_SIGN_HEADERS: c.sign_headers = optarg; break;
+		case O_SIGN_CANON:
+			if (parse_canon(optarg, &c.sign_hc, &c.sign_bc) == -1)
+				opts_usage("--sign-canon: relaxed or simple, "
+				    "header/body, not %s", optarg);
+			break;
 		case O_HELP:
 			printf("usage: %s\n", synopsis);
 			return 0;
@@ -175,6 +219,15 @@ main(int argc, char *argv[])
 	}
 	if (exempt != NULL && !checking)
 		opts_usage("--exempt goes with --check");
+	if ((sign != NULL) != (c.sign_domain != NULL) ||
+	    (sign != NULL) != (c.sign_selector != NULL))
+		opts_usage("--sign, --sign-domain and --sign-selector go "
+		    "together");
+	if (sign != NULL) {
+		if ((key = dkim_privkey_load(sign, err, sizeof(err))) == NULL)
+			die_perm("--sign: %s", err);
+		c.sign_key = key;
+	}
 	if (c.authserv_id == NULL) {
 		if (gethostname(host, sizeof(host)) == -1)
 			die_temp("gethostname: %s", strerror(errno));
@@ -188,6 +241,7 @@ main(int argc, char *argv[])
 	if (checking) {
 		status = check(&c, argv + optind, argc - optind);
 		table_free(c.exempt);
+		dkim_privkey_free(key);
 		return status;
 	}
 	fc.out = stdout;
@@ -198,5 +252,6 @@ main(int argc, char *argv[])
 	ops.arg = &c;
 	status = filter_run(&fc, &ops, argv + optind, argc - optind);
 	table_free(c.exempt);
+	dkim_privkey_free(key);
 	return status;
 }

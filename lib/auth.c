@@ -12,6 +12,8 @@
 
 #include "auth.h"
 #include "authres.h"
+#include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "limit.h"
 #include "log.h"
@@ -301,6 +303,112 @@ do_spf(struct auth *a, const struct client *cl, json_t *auth,
 		    "smtp.helo", cl->helo, (char *)NULL);
 }
 
+/* Every DKIM-Signature into auth.dkim; the results stay in res. */
+static size_t
+do_dkim(struct auth *a, const struct msg *m, json_t *auth,
+    struct authres *ar, struct dkim_result *res)
+{
+	struct dkim_verify_opts vo;
+	json_t *list = json_array();
+	size_t n, i;
+
+	dkim_verify_opts_init(&vo);
+	vo.sha1 = a->c->sha1;
+	n = dkim_verify(m, a->dns, &vo, res);
+	for (i = 0; i < n; i++) {
+		const struct dkim_result *r = &res[i];
+
+		json_array_append_new(list, dkim_json(r));
+		if (r->d[0] != '\0')
+			authres_add(ar, "dkim", dkim_result_str(r->res),
+			    r->reason[0] != '\0' ? r->reason : NULL,
+			    "header.d", r->d, "header.s", r->s,
+			    "header.b", r->b, (char *)NULL);
+		else
+			authres_add(ar, "dkim", dkim_result_str(r->res),
+			    r->reason[0] != '\0' ? r->reason : NULL,
+			    (char *)NULL);
+	}
+	if (n == 0)
+		authres_add(ar, "dkim", "none", NULL, (char *)NULL);
+	json_object_set_new(auth, "dkim", list);
+	return n;
+}
+
+/* DMARC for the Author Domain(s) into auth.dmarc. */
+static void
+do_dmarc(struct auth *a, const struct msg *m, const struct client *cl,
+    const struct spf_response *spf, const struct dkim_result *dk,
+    size_t ndk, json_t *auth, struct authres *ar)
+{
+	char dom[LIMIT_DMARC_FROM][DMARC_DOMAIN_MAX];
+	struct dmarc_response rs[LIMIT_DMARC_FROM];
+	struct dmarc_dkim dd[LIMIT_DKIM_SIGS + 1];
+	struct dmarc_request rq;
+	enum dmarc_from fr;
+	size_t nd = 0, i, k;
+
+	memset(&rq, 0, sizeof(rq));
+	if (cl->ip[0] != '\0') {
+		rq.spf_domain = spf->domain;
+		rq.spf_result = spf_result_str(spf->result);
+	}
+	for (i = 0; i < ndk && i < LIMIT_DKIM_SIGS + 1; i++) {
+		dd[i].d = dk[i].d;
+		dd[i].result = dkim_result_str(dk[i].res);
+	}
+	rq.dkim = dd;
+	rq.ndkim = i;
+	fr = dmarc_from_msg(m, dom, LIMIT_DMARC_FROM, &nd);
+	if (nd == 0 || fr == DMARC_FROM_NONE || fr == DMARC_FROM_BAD) {
+		memset(&rs[0], 0, sizeof(rs[0]));
+		rs[0].result = DMARC_PERMERROR;
+		snprintf(rs[0].reason, sizeof(rs[0].reason), "%s",
+		    fr == DMARC_FROM_BAD ? "From address cannot be parsed" :
+		    "no author domain in From");
+		k = 0;
+	} else {
+		for (i = 0; i < nd; i++) {
+			rq.from_domain = dom[i];
+			dmarc_check(a->dns, &rq, &rs[i]);
+		}
+		k = dmarc_strictest(rs, nd);
+	}
+	json_object_set_new(auth, "dmarc", dmarc_json(&rs[k]));
+	if (rs[k].domain[0] != '\0')
+		authres_add(ar, "dmarc", dmarc_result_str(rs[k].result),
+		    rs[k].reason[0] != '\0' ? rs[k].reason : NULL,
+		    "header.from", rs[k].domain, (char *)NULL);
+	else
+		authres_add(ar, "dmarc", dmarc_result_str(rs[k].result),
+		    rs[k].reason, (char *)NULL);
+}
+
+/* --sign: the DKIM-Signature field into auth.headers, LF line ends. */
+static int
+do_sign(struct auth *a, const struct msg *m, json_t *auth, char *err,
+    size_t errsz)
+{
+	struct dkim_sign_opts so;
+	char *f, *p, *q;
+
+	dkim_sign_opts_init(&so);
+	so.domain = a->c->sign_domain;
+	so.selector = a->c->sign_selector;
+	so.headers = a->c->sign_headers;
+	so.hc = (enum dkim_canon)a->c->sign_hc;
+	so.bc = (enum dkim_canon)a->c->sign_bc;
+	if ((f = dkim_sign(m, a->c->sign_key, &so, err, errsz)) == NULL)
+		return -1;
+	for (p = q = f; *p != '\0'; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*q++ = *p;
+	*q = '\0';
+	json_object_set_new(auth, "headers", json_pack("[s]", f));
+	free(f);
+	return 0;
+}
+
 /* The fields that claim our authserv-id: their indexes in auth.remove. */
 static void
 claimed(const struct auth *a, const struct msg *m, json_t *auth)
@@ -332,10 +440,10 @@ auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
 	struct client cl;
 	struct authres *ar;
 	struct spf_response spf;
+	struct dkim_result dk[LIMIT_DKIM_SIGS + 1];
+	size_t ndk;
 	json_t *auth;
 
-	(void)err;
-	(void)errsz;
 	find_client(a, rec, m, &cl);
 	auth = json_object();
 	ar = authres_new(a->c->authserv_id);
@@ -349,6 +457,11 @@ auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
 		json_object_set_new(auth, "client", c);
 	}
 	do_spf(a, &cl, auth, ar, &spf);
+	ndk = do_dkim(a, m, auth, ar, dk);
+	do_dmarc(a, m, &cl, &spf, dk, ndk, auth, ar);
+	/* a message that cannot be signed goes on unsigned, with why */
+	if (a->c->sign_key != NULL && do_sign(a, m, auth, err, errsz) == -1)
+		json_object_set_new(auth, "sign_error", json_string(err));
 	json_object_set_new(auth, "authentication_results",
 	    json_string(authres_value_lf(ar)));
 	claimed(a, m, auth);

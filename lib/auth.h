@@ -17,6 +17,7 @@
 #include "msg.h"
 
 struct table;
+struct dkim_privkey;
 
 struct auth_conf {
 	const char *authserv_id;	/* ours, in Authentication-Results */
@@ -31,6 +32,12 @@ struct auth_conf {
 	int sha1;			/* rsa-sha1 DKIM signatures pass */
 	struct table *exempt;		/* domains whose DMARC reject --check
 					 * does not enforce */
+	/* DKIM signing (--sign): NULL key for none */
+	const struct dkim_privkey *sign_key;
+	const char *sign_domain;
+	const char *sign_selector;
+	const char *sign_headers;	/* h= as a colon list, or NULL */
+	int sign_hc, sign_bc;		/* enum dkim_canon */
 };
 
 struct auth;
