@@ -140,3 +140,103 @@ f() { jfield "$T/out" "$@"; }
 	[[ "$stderr" == *"mail-auth: stdin: line 1: "* ]]
 	[[ "$stderr" == *"mail-auth: x: "*"/nonexistent/x"* ]]
 }
+
+# sign KEY SELECTOR [CANON] < message: the message with the DKIM-Signature
+# mail-auth made for it, in $T/signed.eml
+sign() {
+	local canon=${3:-relaxed/relaxed}
+	auth --ip 192.0.2.1 --mail-from a@example.org --sign "$A/$1" \
+	    --sign-domain example.org --sign-selector "$2" --sign-canon "$canon" "$4"
+	[ "$status" -eq 0 ]
+	{ f auth.headers.0; cat "$4"; } >"$T/signed.eml"
+}
+
+@test "DKIM: what --sign makes verifies (rsa-sha256, ed25519-sha256, four canonicalisations); DMARC aligned" {
+	local k s c
+	for k in rsa ed; do
+		for c in relaxed/relaxed relaxed/simple simple/relaxed simple/simple; do
+			sign "$k.key" "$k" "$c" "$A/plain.eml"
+			head -1 "$T/signed.eml" | grep -q '^DKIM-Signature: v=1; a='
+			s=$([ $k = rsa ] && echo rsa-sha256 || echo ed25519-sha256)
+			auth --ip 203.0.113.9 --mail-from a@example.org "$T/signed.eml"
+			[ "$(f auth.spf.result)" = fail ]
+			[ "$(f auth.dkim.0.result)" = pass ]
+			[ "$(f auth.dkim.0.d)" = example.org ]
+			[ "$(f auth.dkim.0.s)" = "$k" ]
+			[ "$(f auth.dkim.0.a)" = "$s" ]
+			[ "$(f auth.dmarc.result)" = pass ]
+			[ "$(f auth.dmarc.dkim_aligned)" = true ]
+			[ "$(f auth.dmarc.spf_aligned)" = false ]
+			[ "$(f auth.dmarc.disposition)" = none ]
+			[[ "$(f auth.authentication_results)" == *"dkim=pass header.d=example.org header.s=$k header.b="* ]]
+			[[ "$(f auth.authentication_results)" == *"dmarc=pass header.from=example.org"* ]]
+		done
+	done
+}
+
+@test "DKIM: a changed body byte or signed header fails; DMARC then says reject" {
+	sign rsa.key rsa relaxed/relaxed "$A/plain.eml"
+	sed 's/Hello Bob\./Hello Bob!/' "$T/signed.eml" >"$T/body.eml"
+	auth --ip 203.0.113.9 --mail-from a@example.org "$T/body.eml"
+	[ "$(f auth.dkim.0.result)" = fail ]
+	[[ "$(f auth.dkim.0.reason)" == *"body"* ]]
+	[ "$(f auth.dmarc.result)" = fail ]
+	[ "$(f auth.dmarc.policy)" = reject ]
+	[ "$(f auth.dmarc.disposition)" = reject ]
+	sed 's/^Subject: hello/Subject: hellO/' "$T/signed.eml" >"$T/subj.eml"
+	auth --ip 203.0.113.9 --mail-from a@example.org "$T/subj.eml"
+	[ "$(f auth.dkim.0.result)" = fail ]
+	# an unsigned field added on top does not matter
+	{ echo "X-Added: yes"; cat "$T/signed.eml"; } >"$T/added.eml"
+	auth --ip 203.0.113.9 --mail-from a@example.org "$T/added.eml"
+	[ "$(f auth.dkim.0.result)" = pass ]
+	# no signature: dkim=none, SPF aligned pass is enough for DMARC
+	auth --ip 192.0.2.1 --mail-from a@example.org "$A/plain.eml"
+	[ "$(f auth.dkim)" = "[]" ]
+	[[ "$(f auth.authentication_results)" == *"dkim=none"* ]]
+	[ "$(f auth.dmarc.result)" = pass ]
+	[ "$(f auth.dmarc.spf_aligned)" = true ]
+}
+
+@test "--check: DMARC reject is 100 with its text, exempt and quarantine 0, DNS failure 111" {
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" --ip 203.0.113.9 --mail-from a@example.org <"$A/plain.eml"
+	[ "$status" -eq 100 ]
+	[ "$stderr" = "5.7.1 DMARC policy of example.org says reject" ]
+	[ "$(echo "$output" | jq -r .auth.dmarc.result)" = fail ]
+	run --separate-stderr mail-auth --check --exempt .org,example.org --dns "127.0.0.1:$DNSPORT" --ip 203.0.113.9 --mail-from a@example.org <"$A/plain.eml"
+	[ "$status" -eq 0 ]
+	sed 's/^From: .*/From: <a@q.example.org>/' "$A/plain.eml" >"$T/q.eml"
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" --ip 203.0.113.9 --mail-from a@q.example.org "$T/q.eml"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .auth.dmarc.disposition)" = quarantine ]
+	sed 's/^From: .*/From: <a@t.example.org>/' "$A/plain.eml" >"$T/t.eml"
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" --ip 203.0.113.9 --mail-from a@t.example.org "$T/t.eml"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .auth.dmarc.policy)" = reject ]
+	[ "$(echo "$output" | jq -r .auth.dmarc.disposition)" = quarantine ]
+	[ "$(echo "$output" | jq -r .auth.dmarc.testing)" = true ]
+	# the client of SLUICE_RECORD, as smtp-accept sets it
+	rec='{"id":"x","path":"/nonexistent","client":{"ip":"192.0.2.1","helo":"mx.example.org"},"envelope":{"from":"a@example.org","to":["b@example.net"]}}'
+	run --separate-stderr env SLUICE_RECORD="$rec" mail-auth --check --dns "127.0.0.1:$DNSPORT" <"$A/plain.eml"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .auth.spf.result)" = pass ]
+	[ "$(echo "$output" | jq -r .id)" = x ]
+	# no DNS server at all
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$(free_port)" --ip 203.0.113.9 --mail-from a@example.org <"$A/plain.eml"
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == "4.7.5 "* ]]
+}
+
+@test "--check under smtp-accept: 550 for DMARC reject, 250 for a pass" {
+	printf '#!/bin/sh\nexec %s --check --dns 127.0.0.1:%s --authserv-id mx.sluice.test\n' "$(command -v mail-auth)" "$DNSPORT" >"$T/check"
+	chmod 755 "$T/check"
+	start_accept --check "$T/check"
+	# 127.0.0.1 is not in example.org's SPF and nothing is signed
+	run swaks --server "127.0.0.1:$PORT" --from a@example.org --to b@example.test --data "$A/plain.eml"
+	[[ "$output" == *"550 5.7.1 DMARC policy of example.org says reject"* ]]
+	sign rsa.key rsa relaxed/relaxed "$A/plain.eml"
+	run swaks --server "127.0.0.1:$PORT" --from a@example.org --to b@example.test --data "$T/signed.eml"
+	[[ "$output" == *"<~  250 "* ]]
+	[ "$(spooled)" -eq 1 ]
+	stop_accept
+}
