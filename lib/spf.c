@@ -17,9 +17,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "dns.h"
 #include "limit.h"
 #include "log.h"
+#include "record.h"
 #include "spf.h"
 #include "xalloc.h"
 
@@ -1625,10 +1628,12 @@ spf_check(struct dns *dns, const struct spf_request *req,
 
 	/* The identity (2.3, 2.4) and its <sender> (4.3). */
 	if (id == SPF_HELO || sender[0] == '\0') {
+		resp->identity = SPF_HELO;
 		domain = helo;
 		n = (size_t)snprintf(resp->sender, sizeof(resp->sender),
 		    "postmaster@%s", helo);
 	} else {
+		resp->identity = SPF_MAILFROM;
 		at = strrchr(sender, '@');
 		domain = at != NULL ? at + 1 : sender;
 		local = at != NULL && at > sender;
@@ -1651,4 +1656,33 @@ spf_check(struct dns *dns, const struct spf_request *req,
 	resp->queries = c->queries;
 	free(c);
 	return 0;
+}
+
+/* Add key: s unless s is empty. */
+static void
+json_add_str(json_t *o, const char *key, const char *s)
+{
+	if (s[0] != '\0' && json_object_set_new(o, key, record_str(s)) == -1)
+		die_temp("spf: json: out of memory");
+}
+
+json_t *
+spf_json(const struct spf_response *r)
+{
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		die_temp("spf: json: out of memory");
+	json_add_str(o, "result", spf_result_str(r->result));
+	json_add_str(o, "domain", r->domain);
+	json_add_str(o, "identity", r->identity == SPF_HELO ? "helo" :
+	    "mailfrom");
+	json_add_str(o, "mechanism", r->mechanism);
+	json_add_str(o, "explanation", r->explanation);
+	json_add_str(o, "problem", r->problem);
+	if (json_object_set_new(o, "lookups", json_integer(r->lookups)) ==
+	    -1 || json_object_set_new(o, "void_lookups",
+	    json_integer(r->void_lookups)) == -1)
+		die_temp("spf: json: out of memory");
+	return o;
 }

@@ -46,6 +46,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "limit.h"
 
 struct dns;
@@ -87,6 +89,9 @@ struct spf_request {
 
 struct spf_response {
 	enum spf_result result;
+	/* The identity checked: SPF_HELO also for a MAIL FROM check of the
+	 * null reverse-path (2.4). */
+	enum spf_identity identity;
 	/* The <domain> check_host() started with: the MAIL FROM domain or
 	 * the HELO name, as given ("" if there was none). */
 	char domain[SPF_DOMAIN_MAX];
@@ -115,6 +120,24 @@ struct spf_response {
  */
 int spf_check(struct dns *, const struct spf_request *req,
     enum spf_identity, struct spf_response *resp);
+
+/*
+ * The response as the JSON object mail-auth puts at the record key
+ * auth.spf (DESIGN.md), keys in this order, a string key left out when
+ * its string is empty:
+ *
+ *   {"result": "fail",			spf_result_str
+ *    "domain": "example.org",		the <domain> checked
+ *    "identity": "mailfrom",		or "helo"
+ *    "mechanism": "-all",		the term that decided
+ *    "explanation": "...",		from exp=, fail only
+ *    "problem": "...",			temperror, permerror
+ *    "lookups": 3, "void_lookups": 0}	integers, always there
+ *
+ * Strings go through record_string (odd bytes as \xNN).  Returns a new
+ * reference (the caller decrefs); out of memory exits 111.
+ */
+json_t *spf_json(const struct spf_response *);
 
 /* "none", "neutral", "pass", "fail", "softfail", "temperror",
  * "permerror" (RFC 7208 2.6); "unknown" for a value out of range. */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "spf.h"
 #include "t.h"
 
@@ -360,11 +362,61 @@ test_result_str(void)
 	    "out of range");
 }
 
+static void
+test_json(void)
+{
+	struct spf_response r;
+	json_t *j;
+	char *s;
+
+	memset(&r, 0, sizeof(r));
+	r.result = SPF_FAIL;
+	r.identity = SPF_MAILFROM;
+	snprintf(r.domain, sizeof(r.domain), "example.org");
+	snprintf(r.mechanism, sizeof(r.mechanism), "-all");
+	snprintf(r.explanation, sizeof(r.explanation), "go \"away\"");
+	r.lookups = 3;
+	r.void_lookups = 1;
+	j = spf_json(&r);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "{\"result\":\"fail\",\"domain\":\"example.org\","
+	    "\"identity\":\"mailfrom\",\"mechanism\":\"-all\","
+	    "\"explanation\":\"go \\\"away\\\"\",\"lookups\":3,"
+	    "\"void_lookups\":1}", "fail: every key but problem, in order");
+	free(s);
+	json_decref(j);
+
+	memset(&r, 0, sizeof(r));
+	r.result = SPF_NONE;
+	r.identity = SPF_HELO;
+	j = spf_json(&r);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "{\"result\":\"none\",\"identity\":\"helo\","
+	    "\"lookups\":0,\"void_lookups\":0}",
+	    "empty strings left out; helo");
+	free(s);
+	json_decref(j);
+
+	r.result = SPF_PERMERROR;
+	snprintf(r.domain, sizeof(r.domain), "b\xe9" "d.example");
+	snprintf(r.problem, sizeof(r.problem), "b\xc3\xa9" "d.example: "
+	    "more than 10 DNS lookups");
+	j = spf_json(&r);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "{\"result\":\"permerror\",\"domain\":\"b\\\\xe9d.example\","
+	    "\"identity\":\"helo\",\"problem\":\"b\xc3\xa9" "d.example: more "
+	    "than 10 DNS lookups\",\"lookups\":0,\"void_lookups\":0}",
+	    "bad UTF-8 escaped, good UTF-8 kept");
+	free(s);
+	json_decref(j);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_expand();
 	test_result_str();
+	test_json();
 	return t_done();
 }
