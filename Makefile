@@ -34,6 +34,7 @@ PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
 LIBS_smtp-accept = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-ls	 = $(LIBS_JSON)
+LIBS_dkim-keygen = $(LIBS_SSL) $(LIBS_JSON) $(LIBS_DNS)
 LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
