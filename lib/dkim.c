@@ -458,6 +458,7 @@ dkim_sig_parse(struct dkim_sig *sig, const char *value, size_t len,
 	int ams = flags & DKIM_SIG_AMS, dns = 0;
 
 	memset(sig, 0, offsetof(struct dkim_sig, h));
+	sig->bstart = sig->bend = 0;
 	sig->l = sig->t = sig->x = -1;
 	if (len > LIMIT_DKIM_FIELD)
 		return fail(err, errsz, "signature too long%s", "");

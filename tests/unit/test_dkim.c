@@ -649,6 +649,42 @@ test_sha1(void)
 	dkim_privkey_free(k);
 }
 
+static void
+test_json(void)
+{
+	struct dkim_result r;
+	json_t *j;
+	char *s;
+
+	memset(&r, 0, sizeof(r));
+	r.res = DKIM_PASS;
+	strcpy(r.d, "example.com");
+	strcpy(r.s, "sel");
+	r.a = "ed25519-sha256";
+	strcpy(r.i, "@example.com");
+	strcpy(r.b, "AuUoFEfDxTDkHlLX");
+	r.testing = 1;
+	j = dkim_json(&r);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "{\"result\":\"pass\",\"d\":\"example.com\",\"s\":\"sel\","
+	    "\"a\":\"ed25519-sha256\",\"i\":\"@example.com\","
+	    "\"b\":\"AuUoFEfDxTDkHlLX\",\"testing\":true}", "json: a pass");
+	free(s);
+	json_decref(j);
+	memset(&r, 0, sizeof(r));
+	r.res = DKIM_PERMERROR;
+	r.a = "";
+	strcpy(r.d, "ex\001.com");
+	strcpy(r.reason, "bad s=");
+	j = dkim_json(&r);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "{\"result\":\"permerror\",\"d\":\"ex\\\\x01.com\","
+	    "\"reason\":\"bad s=\"}", "json: empty ones left out, "
+	    "controls escaped");
+	free(s);
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -664,5 +700,6 @@ main(void)
 	test_roundtrip(EVP_PKEY_RSA);
 	test_roundtrip(EVP_PKEY_ED25519);
 	test_sha1();
+	test_json();
 	return t_done();
 }
