@@ -788,7 +788,7 @@ name_ok(const char *s)
 		} else if (++lab > 63)
 			return 0;
 	}
-	return 1;
+	return lab > 0;		/* "a.." has an empty last label */
 }
 
 int

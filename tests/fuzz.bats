@@ -52,6 +52,10 @@ fuzz() {
 	fuzz dkim
 }
 
+@test "fuzz_spf: 5 seconds find nothing" {
+	fuzz spf
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do

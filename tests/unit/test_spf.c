@@ -303,6 +303,8 @@ test_expand(void)
 	    "%{v} IPv4");
 	is_str(expand("%{d}.", SPF_EXPAND_DOMAIN, &env), "email.example.com",
 	    "a final dot dropped");
+	is_str(expand("%{d}..", SPF_EXPAND_DOMAIN, &env), "email.example.com.",
+	    "one final dot dropped (the name has an empty label)");
 
 	/* syntax */
 	is_str(expand("%{c}", SPF_EXPAND_DOMAIN, &env), "ERROR",
