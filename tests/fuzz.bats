@@ -56,6 +56,10 @@ fuzz() {
 	fuzz spf
 }
 
+@test "fuzz_dmarc: 5 seconds find nothing" {
+	fuzz dmarc
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do
