@@ -377,8 +377,8 @@ do_dmarc(struct auth *a, const struct msg *m, const struct client *cl,
 	json_object_set_new(auth, "dmarc", dmarc_json(&rs[k]));
 	if (rs[k].domain[0] != '\0')
 		authres_add(ar, "dmarc", dmarc_result_str(rs[k].result),
-		    rs[k].reason[0] != '\0' ? rs[k].reason : NULL,
-		    "header.from", rs[k].domain, (char *)NULL);
+		    rs[k].result != DMARC_PASS && rs[k].reason[0] != '\0' ?
+		    rs[k].reason : NULL, "header.from", rs[k].domain, (char *)NULL);
 	else
 		authres_add(ar, "dmarc", dmarc_result_str(rs[k].result),
 		    rs[k].reason, (char *)NULL);
@@ -403,6 +403,8 @@ do_sign(struct auth *a, const struct msg *m, json_t *auth, char *err,
 	for (p = q = f; *p != '\0'; p++)
 		if (!(p[0] == '\r' && p[1] == '\n'))
 			*q++ = *p;
+	while (q > f && q[-1] == '\n')	/* the field, no line end */
+		q--;
 	*q = '\0';
 	json_object_set_new(auth, "headers", json_pack("[s]", f));
 	free(f);
@@ -474,6 +476,7 @@ int
 auth_record(struct auth *a, json_t *rec, char *err, size_t errsz)
 {
 	const char *path = record_get(rec, "path");
+	char why[256];
 	struct msg m;
 	int r;
 
@@ -481,8 +484,11 @@ auth_record(struct auth *a, json_t *rec, char *err, size_t errsz)
 		snprintf(err, errsz, "record has no path");
 		return -1;
 	}
-	if (msg_load(&m, path, (size_t)a->c->max_size, err, errsz) == -1)
+	if (msg_load(&m, path, (size_t)a->c->max_size, why, sizeof(why)) ==
+	    -1) {
+		snprintf(err, errsz, "%s: %s", path, why);
 		return -1;
+	}
 	r = auth_message(a, rec, &m, err, errsz);
 	msg_free(&m);
 	return r;
