@@ -5,6 +5,7 @@
 #   make run        smtp-accept on 127.0.0.1:2525 with a spool under ./var
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make bench      the side-by-side benchmarks of bench/
+#   make bench-spf  SPF evaluations per second, lib/spf beside pyspf
 #   make install    PREFIX, DESTDIR, BINDIR, MANDIR
 #
 # B is the build directory prefix ("" builds in place; make check uses
@@ -34,7 +35,10 @@ PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
 LIBS_smtp-accept = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-ls	 = $(LIBS_JSON)
+LIBS_dmarc-report = $(LIBS_JSON)
+LIBS_dkim-keygen = $(LIBS_SSL) $(LIBS_JSON) $(LIBS_DNS)
 LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
+LIBS_mail-auth = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))
@@ -113,6 +117,10 @@ fuzz: fuzz-build
 bench: all
 	@tools/deps bench
 	@bench/run
+
+bench-spf: all units
+	@tools/deps bench
+	@bench/spf
 
 lint:
 	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done

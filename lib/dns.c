@@ -371,16 +371,18 @@ query_detach(struct query *q, int cancel)
 	handle_remove(d, &q->h);
 }
 
-/* A name libunbound can parse: printable ASCII but backslash, labels of
- * 1 to 63 bytes, at most 253 bytes, a final dot allowed. */
+/* A name libunbound can parse: printable ASCII, with any byte (space,
+ * backslash, dot in a label...) written as \DDD, labels of 1 to 63
+ * bytes, at most 253 bytes, a final dot allowed. */
 static int
 name_ok(const char *name)
 {
-	size_t len = strlen(name), lab = 0, i;
+	size_t len = strlen(name), lab = 0, n = 0, i;
+	int v;
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > 253)
+	if (len == 0)
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
@@ -389,9 +391,24 @@ name_ok(const char *name)
 			if (lab == 0)
 				return 0;
 			lab = 0;
-		} else if (c <= ' ' || c >= 0x7f || c == '\\')
+			n++;
+			continue;
+		}
+		if (c <= ' ' || c >= 0x7f)
 			return 0;
-		else if (++lab > 63)
+		if (c == '\\') {
+			if (i + 3 >= len ||
+			    name[i + 1] < '0' || name[i + 1] > '9' ||
+			    name[i + 2] < '0' || name[i + 2] > '9' ||
+			    name[i + 3] < '0' || name[i + 3] > '9')
+				return 0;
+			v = (name[i + 1] - '0') * 100 + (name[i + 2] - '0') * 10 +
+			    (name[i + 3] - '0');
+			if (v > 255)
+				return 0;
+			i += 3;
+		}
+		if (++lab > 63 || ++n > 253)
 			return 0;
 	}
 	return 1;

@@ -133,7 +133,9 @@ int dns_pending(const struct dns *);
 int dns_process(struct dns *);
 
 /*
- * Ask for the records of rrtype at name (text, final dot optional).
+ * Ask for the records of rrtype at name (text, final dot optional; a
+ * byte other than printable ASCII, backslash or a dot within a label
+ * written \DDD).
  * Returns the query's id (> 0), or -1: EINVAL for a malformed name.
  * cb(arg, answer) is called exactly once, unless the query is cancelled
  * or the handle freed first.

@@ -48,6 +48,18 @@ fuzz() {
 	fuzz envelope
 }
 
+@test "fuzz_dkim: 5 seconds find nothing" {
+	fuzz dkim
+}
+
+@test "fuzz_spf: 5 seconds find nothing" {
+	fuzz spf
+}
+
+@test "fuzz_dmarc: 5 seconds find nothing" {
+	fuzz dmarc
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do

@@ -136,3 +136,20 @@ make_cert() {
 smtp_chat() {
 	python3 "$TOP/tests/smtpchat.py" "$@"
 }
+
+# jfield FILE KEY.PATH [N]: the value at KEY.PATH (dots; numbers index
+# arrays) in line N (from 0) of the JSON-lines FILE; strings bare, other
+# values as compact JSON; "MISSING" when the path is not there.
+jfield() {
+	python3 -c 'import json,sys
+for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
+    if i == int(sys.argv[3]):
+        v = json.loads(line)
+        try:
+            for k in sys.argv[2].split("."):
+                v = v[int(k)] if isinstance(v, list) else v[k]
+        except (KeyError, IndexError, TypeError):
+            print("MISSING")
+            sys.exit(0)
+        print(json.dumps(v, separators=(",", ":"), ensure_ascii=False) if not isinstance(v, str) else v)' "$1" "$2" "${3:-0}"
+}

@@ -406,6 +406,18 @@ test_records(struct dns *d)
 	    "254-byte name: EINVAL");
 	ok(dns_query(d, "a b.example.test", DNS_T_A, record_cb, &r) == -1 &&
 	    errno == EINVAL, "space in name: EINVAL");
+	ok(dns_query(d, "a\\b.example.test", DNS_T_A, record_cb, &r) == -1 &&
+	    errno == EINVAL, "lone backslash in name: EINVAL");
+	ok(dns_query(d, "a\\256.example.test", DNS_T_A, record_cb, &r) ==
+	    -1 && errno == EINVAL, "\\256 in name: EINVAL");
+	memset(name, 'a', sizeof(name));
+	memcpy(name + 60, "\\032", 4);
+	snprintf(name + 64, sizeof(name) - 64, ".example.test");
+	r = ask(d, name, DNS_T_A);
+	is_int(r.status, DNS_NXDOMAIN,
+	    "\\032 in a 61-byte label: asked for, NXDOMAIN");
+	r = ask(d, "a\\032b.example.test", DNS_T_A);
+	is_int(r.status, DNS_NXDOMAIN, "a\\032b: asked for, NXDOMAIN");
 	is_int(dns_pending(d), 0, "no query left pending");
 }
 
