@@ -1247,6 +1247,27 @@ static enum spf_result check_host(struct check *, const char *, int, int);
 #define MATCH	1
 #define ERROR	2
 
+/*
+ * The outcome of a query that did not answer DNS_OK: no match when there
+ * is no record (a void lookup when counted, RFC 7208 4.6.4), a temperror
+ * for a failure.
+ */
+static int
+not_found(struct check *c, const struct ask *q, int type, const char *name,
+    int counted, enum spf_result *res)
+{
+	if (q->status == DNS_NXDOMAIN || q->status == DNS_NODATA) {
+		if (counted && count_void(c, name) == -1) {
+			*res = SPF_PERMERROR;
+			return ERROR;
+		}
+		return NOMATCH;
+	}
+	problem(c, "%s %s: %s", type_str(type), name, q->why);
+	*res = SPF_TEMPERROR;
+	return ERROR;
+}
+
 /* The address lookup of a and of each MX name. */
 static int
 match_addr(struct check *c, const char *name, const struct spf_term *t,
@@ -1259,21 +1280,9 @@ match_addr(struct check *c, const char *name, const struct spf_term *t,
 	q.cidr = c->family == AF_INET ? t->cidr4 : t->cidr6;
 	if (ask(c, name, type, &q) == -1)
 		return NOMATCH;
-	switch (q.status) {
-	case DNS_OK:
-		return q.matched ? MATCH : NOMATCH;
-	case DNS_NXDOMAIN:
-	case DNS_NODATA:
-		if (is_void_term && count_void(c, name) == -1) {
-			*res = SPF_PERMERROR;
-			return ERROR;
-		}
-		return NOMATCH;
-	default:
-		problem(c, "%s %s: %s", type_str(type), name, q.why);
-		*res = SPF_TEMPERROR;
-		return ERROR;
-	}
+	if (q.status != DNS_OK)
+		return not_found(c, &q, type, name, is_void_term, res);
+	return q.matched ? MATCH : NOMATCH;
 }
 
 static int
@@ -1289,21 +1298,8 @@ mech_mx(struct check *c, const char *name, const struct spf_term *t,
 	q.maxnames = LIMIT_SPF_MX + 1;
 	if (ask(c, name, DNS_T_MX, &q) == -1)
 		return NOMATCH;
-	switch (q.status) {
-	case DNS_OK:
-		break;
-	case DNS_NXDOMAIN:
-	case DNS_NODATA:
-		if (count_void(c, name) == -1) {
-			*res = SPF_PERMERROR;
-			return ERROR;
-		}
-		return NOMATCH;
-	default:
-		problem(c, "MX %s: %s", name, q.why);
-		*res = SPF_TEMPERROR;
-		return ERROR;
-	}
+	if (q.status != DNS_OK)
+		return not_found(c, &q, DNS_T_MX, name, 1, res);
 	if (q.nrr > LIMIT_SPF_MX) {
 		problem(c, "MX %s: more than %d names", name, LIMIT_SPF_MX);
 		*res = SPF_PERMERROR;
@@ -1347,21 +1343,9 @@ mech_exists(struct check *c, const char *name, enum spf_result *res)
 	q.cidr = 32;
 	if (ask(c, name, DNS_T_A, &q) == -1)
 		return NOMATCH;
-	switch (q.status) {
-	case DNS_OK:
-		return MATCH;
-	case DNS_NXDOMAIN:
-	case DNS_NODATA:
-		if (count_void(c, name) == -1) {
-			*res = SPF_PERMERROR;
-			return ERROR;
-		}
-		return NOMATCH;
-	default:
-		problem(c, "A %s: %s", name, q.why);
-		*res = SPF_TEMPERROR;
-		return ERROR;
-	}
+	if (q.status != DNS_OK)
+		return not_found(c, &q, DNS_T_A, name, 1, res);
+	return MATCH;
 }
 
 static int
