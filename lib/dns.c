@@ -201,6 +201,14 @@ parse_server(const char *s, char *out, size_t outsz)
 	return 0;
 }
 
+/*
+ * ub_ctx_create seeds libunbound's random numbers through state shared
+ * by the whole process: two threads making their resolvers at once
+ * abort on a mutex inside it (seen in mail-auth's workers), so
+ * resolvers are made one at a time.
+ */
+static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
+
 struct dns *
 dns_new(const char *server, char *err, size_t errsz)
 {
@@ -217,8 +225,12 @@ dns_new(const char *server, char *err, size_t errsz)
 	d = xcalloc(1, sizeof(*d));
 	d->timeout = DNS_TIMEOUT;
 	d->next_id = 1;
-	if ((d->ctx = ub_ctx_create()) == NULL) {
-		snprintf(err, errsz, "create resolver: %s", strerror(errno));
+	pthread_mutex_lock(&create_mu);
+	d->ctx = ub_ctx_create();
+	e = errno;
+	pthread_mutex_unlock(&create_mu);
+	if (d->ctx == NULL) {
+		snprintf(err, errsz, "create resolver: %s", strerror(e));
 		free(d);
 		return NULL;
 	}
