@@ -79,17 +79,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *
-optname(int c)
-{
-	const struct option *o;
-
-	for (o = longopts; o->name != NULL; o++)
-		if (o->val == c)
-			return o->name;
-	return "?";
-}
-
 static void *
 thread_init(void *arg, char *err, size_t errsz)
 {
@@ -222,7 +211,7 @@ main(int argc, char *argv[])
 	c.max_size = LIMIT_MESSAGE_SIZE * 2;
 	c.sign_hc = c.sign_bc = DKIM_RELAXED;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *o = optname(ch);
+		const char *o = opts_name(longopts, ch);
 
 		switch (ch) {
 		case O_AUTHSERV_ID: c.authserv_id = optarg; break;

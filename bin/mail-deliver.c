@@ -57,17 +57,6 @@ on_term(int sig)
 	stop = 1;
 }
 
-static const char *
-optname(int c)
-{
-	const struct option *o;
-
-	for (o = longopts; o->name != NULL; o++)
-		if (o->val == c)
-			return o->name;
-	return "?";
-}
-
 /* --to a:1,b:2 into the list. */
 static void
 parse_to(struct deliver_conf *c, char *arg)
@@ -109,7 +98,7 @@ main(int argc, char *argv[])
 	c.port = 25;
 	c.max_size = LIMIT_MESSAGE_SIZE * 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *o = optname(ch);
+		const char *o = opts_name(longopts, ch);
 
 		switch (ch) {
 		case O_TO: parse_to(&c, optarg); break;

@@ -74,17 +74,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *
-optname(int c)
-{
-	const struct option *o;
-
-	for (o = longopts; o->name != NULL; o++)
-		if (o->val == c)
-			return o->name;
-	return "?";
-}
-
 /*
  * Room for the descriptors of --max-conn sessions: each has its socket
  * and, while a message comes in, its spool file.  Root may raise the
@@ -154,7 +143,7 @@ main(int argc, char *argv[])
 	opts_set_usage(synopsis);
 	smtpd_conf_defaults(&c);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *o = optname(ch);
+		const char *o = opts_name(longopts, ch);
 
 		switch (ch) {
 		case O_LISTEN:

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,4 +101,15 @@ opts_rate(const char *opt, const char *arg, long long *n, long long *secs)
 	num[len] = '\0';
 	*n = opts_num(opt, num, 0, 1000000000);
 	*secs = opts_duration(opt, slash + 1, 1, 366LL * 86400);
+}
+
+const char *
+opts_name(const struct option *opts, int c)
+{
+	const struct option *o;
+
+	for (o = opts; o->name != NULL; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
 }

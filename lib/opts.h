@@ -7,6 +7,12 @@
 #ifndef SLUICE_OPTS_H
 #define SLUICE_OPTS_H
 
+struct option;
+
+/* The long name of the option whose val is c in the getopt_long table
+ * opts, for messages; "?" if there is none. */
+const char *opts_name(const struct option *opts, int c);
+
 /* The usage line printed after a usage error, set by the program. */
 void opts_set_usage(const char *synopsis);
 
