@@ -35,6 +35,7 @@ TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
 LIBS_smtp-accept = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-ls	 = $(LIBS_JSON)
 LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
+LIBS_mail-pool   = $(LIBS_JSON)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))

@@ -700,12 +700,13 @@ load_one(void *arg, const char *sub, const char *name)
 	char path[PATH_MAX], id[MAILDIR_NAME_MAX], err[512];
 	json_t *st;
 
-	if (maildir_id(name, id, sizeof(id)) == -1 || !valid_id(id) ||
-	    pool_get(p, id) != NULL) {
-		log_warn("%s/%s/%s: not a message name, or its id twice: "
-		    "left alone", p->dir, sub, name);
+	if (maildir_id(name, id, sizeof(id)) == -1 || !valid_id(id)) {
+		log_warn("%s/%s/%s: not a message name: left alone", p->dir,
+		    sub, name);
 		return 0;
 	}
+	if (pool_get(p, id) != NULL)
+		return 0;	/* loaded before (a rescan), or in new/ and cur/ */
 	if (path3(path, sizeof(path), p->dir, sub, name) == -1 ||
 	    stat(path, &sb) == -1) {
 		log_warn("%s/%s/%s: %s", p->dir, sub, name, strerror(errno));

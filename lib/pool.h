@@ -67,9 +67,10 @@ void pool_close(struct pool *);
 const char *pool_dir(const struct pool *);
 
 /*
- * Load the messages of new/ and cur/ into the index: each with its state,
- * or a state rebuilt from the file (a warning is logged).  States without
- * a message are removed.  Returns the number of messages, or -1.
+ * Load the messages of new/ and cur/ not yet in the index: each with its
+ * state, or a state rebuilt from the file (a warning is logged).  States
+ * without a message are removed.  Returns the number of messages added,
+ * or -1.  Called again, it picks up messages put into the pool by hand.
  */
 long pool_load(struct pool *, time_t now, char *err, size_t errsz);
 

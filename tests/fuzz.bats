@@ -48,6 +48,10 @@ fuzz() {
 	fuzz envelope
 }
 
+@test "fuzz_pool: 5 seconds find nothing" {
+	fuzz pool
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do
