@@ -827,7 +827,8 @@ main(int argc, char *argv[])
 	rc.max_rate = o.max_rate;
 	rc.probe_interval = (double)o.probe_interval;
 	rc.down_attempts = LIMIT_POOL_DOWN_ATTEMPTS;
-	rc.down_time = LIMIT_POOL_DOWN_TIME;
+	/* no answer for 10 seconds, or for a probe interval if shorter */
+	rc.down_time = fmin(LIMIT_POOL_DOWN_TIME, (double)o.probe_interval);
 	rel = release_new(&rc, now);
 	rr = record_reader_new(0, "stdin", LIMIT_RECORD);
 
