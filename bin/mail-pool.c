@@ -878,9 +878,19 @@ main(int argc, char *argv[])
 		wait = 1;
 		if (!stopping) {
 			t = time(NULL);
-			if (pick(t) != NULL)
-				wait = fmin(wait, release_wait(rel, now,
-				    in_flight));
+			if (pick(t) != NULL) {
+				int idle = 0;
+
+				for (i = 0; i < nworkers; i++)
+					if (workers[i].msg == NULL)
+						idle = 1;
+				/* no worker to take it until spawn_after */
+				if (!idle && now < spawn_after)
+					wait = fmin(wait, spawn_after - now);
+				else
+					wait = fmin(wait, release_wait(rel, now,
+					    in_flight));
+			}
 		}
 		n = 0;
 		if (!eof && !stopping) {
