@@ -405,8 +405,9 @@ backoff(unsigned attempts)
 	return (time_t)(d < 1 ? 1 : d);
 }
 
-/* Into the dead letters; the event says why. */
-static void
+/* Into the dead letters (m is freed); the event says why.  0, or -1
+ * with m still in the pool. */
+static int
 bury(struct pool_msg *m, json_t *st, const char *reason)
 {
 	char err[512], id[MAILDIR_NAME_MAX];
@@ -414,11 +415,35 @@ bury(struct pool_msg *m, json_t *st, const char *reason)
 	snprintf(id, sizeof(id), "%s", m->id);
 	if (pool_bury(pool, m, st, o.dead, reason, err, sizeof(err)) == -1) {
 		log_warn("%s: into %s: %s", id, o.dead, err);
-		return;
+		return -1;
 	}
 	if (strcmp(reason, "expired") == 0) {
 		cnt.expired++;
 		event("expired", id, NULL, NULL);
+	}
+	high_water();
+	return 0;
+}
+
+/* A message with no recipient left leaves the pool: removed, or into the
+ * dead letters if one failed.  If that cannot be done now, its state says
+ * so and it is tried again each second (and at the next start). */
+static void
+finish(struct pool_msg *m, json_t *st)
+{
+	char err[512];
+
+	if (json_array_size(json_object_get(st, "failed")) > 0) {
+		if (bury(m, st, "failed") == -1 &&
+		    pool_state_write(pool, m, st, err, sizeof(err)) == -1)
+			log_warn("%s: %s", m->id, err);
+		return;
+	}
+	if (pool_remove(pool, m, err, sizeof(err)) == -1) {
+		log_warn("%s: %s", m->id, err);
+		if (pool_state_write(pool, m, st, err, sizeof(err)) == -1)
+			log_warn("%s: %s", m->id, err);
+		return;
 	}
 	high_water();
 }
@@ -433,13 +458,17 @@ expire(void)
 
 	for (m = pool_first(pool); m != NULL; m = n) {
 		n = pool_next(m);
-		if (m->in_flight || now - m->pooled < o.max_age)
+		if (m->in_flight || (m->npending > 0 &&
+		    now - m->pooled < o.max_age))
 			continue;
 		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL) {
 			log_warn("%s: %s", m->id, err);
 			continue;
 		}
-		bury(m, st, "expired");
+		if (m->npending == 0)
+			finish(m, st);
+		else
+			(void)bury(m, st, "expired");
 		json_decref(st);
 	}
 }
@@ -455,7 +484,7 @@ result(struct worker *w, json_t *rec, double now)
 	const char *id = record_get(rec, "id");
 	time_t t = time(NULL);
 	char err[512];
-	json_t *st, *failed;
+	json_t *st;
 
 	if (m == NULL || id == NULL || strcmp(id, m->id) != 0) {
 		log_warn("worker %ld: a result for %s, which it was not given",
@@ -504,15 +533,9 @@ result(struct worker *w, json_t *rec, double now)
 		event("delivered", m->id, "rcpt", oc.delivered);
 	if (json_array_size(oc.failed) > 0)
 		event("failed", m->id, "rcpt", oc.failed);
-	failed = json_object_get(st, "failed");
-	if (json_array_size(json_object_get(st, "pending")) == 0) {
-		if (json_array_size(failed) > 0)
-			bury(m, st, "failed");
-		else if (pool_remove(pool, m, err, sizeof(err)) == -1)
-			log_warn("%s: %s", m->id, err);
-		else
-			high_water();
-	} else {
+	if (json_array_size(json_object_get(st, "pending")) == 0)
+		finish(m, st);
+	else {
 		time_t next = t + backoff(m->attempts + 1);
 		char at[32];
 		json_t *e;

@@ -397,8 +397,11 @@ PY
 	[ -z "$(at_sink | awk '$1 != 1')" ]
 	n421=$(grep -c '^421$' "$T/sink.events" || true)
 	echo "# 421 answers: $n421 for 150 messages" >&3
-	# a controller that did not back off would see hundreds
-	[ "$n421" -lt 15 ]
+	# a controller that did not back off would see hundreds (it would
+	# send as fast as the workers go, and 30 a second get through); the
+	# few here are slow start overshooting once, and the messages in
+	# flight when a cut comes
+	[ "$n421" -lt 30 ]
 	! grep -q '"event":"route-down"' "$T/events"
 	# the rate it learnt is near the sink's, not far above
 	rate=$(sed -n 's/^sluice_pool_route_rate{route="deliver"} //p' "$T/metrics")
