@@ -1117,7 +1117,9 @@ pool_bury(struct pool *p, struct pool_msg *m, json_t *st, const char *dead,
 			r = 0;		/* buried before a crash */
 		else if (errno == EXDEV) {
 			/* another filesystem: a copy */
-			raw = read_file(src, (size_t)-1, &len, err, errsz);
+			raw = read_file(src, (size_t)LIMIT_POOL_MESSAGE +
+			    LIMIT_POOL_ADD * (LIMIT_POOL_FIELD + 80), &len, err,
+			    errsz);
 			if (raw == NULL)
 				return -1;
 			r = write_file(p, dead, "new", m->id, raw, len, 0, err,
