@@ -115,17 +115,6 @@ mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const char *
-optname(int c)
-{
-	const struct option *lo;
-
-	for (lo = longopts; lo->name != NULL; lo++)
-		if (lo->val == c)
-			return lo->name;
-	return "?";
-}
-
 /* One event line on stdout: {"event": NAME, "at": TIME, ...}. */
 static void
 event(const char *name, const char *id, const char *key, json_t *val)
@@ -753,7 +742,7 @@ parse_opts(int argc, char *argv[])
 	o.timeout = 1200;
 	o.high_water_size = 1024LL * 1024 * 1024;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *on = optname(ch);
+		const char *on = opts_name(longopts, ch);
 
 		switch (ch) {
 		case O_POOL: o.pool = optarg; break;
