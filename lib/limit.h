@@ -49,6 +49,17 @@
 #define LIMIT_LS_IDS		1000000	/* ids --follow remembers */
 #define LIMIT_LS_INTERVAL	5	/* seconds between rescans */
 
+/* mail-pool */
+#define LIMIT_POOL_MESSAGE	(100L * 1024 * 1024)	/* bytes of a message pooled */
+#define LIMIT_POOL_STATE	(8 * 1024 * 1024)	/* bytes of a state file */
+#define LIMIT_POOL_FIELD	(64 * 1024)	/* bytes of a field value added */
+#define LIMIT_POOL_ADD		100	/* fields added per message */
+#define LIMIT_POOL_WORKERS	256	/* most --max-workers */
+#define LIMIT_POOL_STOP		30	/* seconds SIGTERM waits for deliveries */
+#define LIMIT_POOL_DOWN_ATTEMPTS 5	/* failed attempts in a row ... */
+#define LIMIT_POOL_DOWN_TIME	10	/* ... and seconds without an answer:
+					 * the route is down */
+
 /* Maildir */
 #define LIMIT_MAILDIR_TRIES	16	/* attempts at a unique tmp name */
 #define LIMIT_TMP_AGE		(36 * 3600)	/* seconds before tmp/ junk goes */

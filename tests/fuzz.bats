@@ -60,6 +60,10 @@ fuzz() {
 	fuzz dmarc
 }
 
+@test "fuzz_pool: 5 seconds find nothing" {
+	fuzz pool
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do

@@ -1,0 +1,972 @@
+/*
+ * mail-pool: the durable pool between the checks and the downstream:
+ * records in, messages kept in the pool, handed to delivery workers at
+ * the rate the downstream takes, retried, expired.  See mail-pool(1).
+ */
+#define _GNU_SOURCE		/* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "limit.h"
+#include "log.h"
+#include "opts.h"
+#include "pool.h"
+#include "record.h"
+#include "release.h"
+#include "xalloc.h"
+
+static const char synopsis[] =
+    "mail-pool --pool DIR --deliver COMMAND [--dead DIR] [--max-age TIME] "
+    "[--max-workers N] [--max-rate N/TIME] [--probe-interval TIME] "
+    "[--retry-min TIME] [--retry-max TIME] [--timeout TIME] "
+    "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE]";
+
+enum {
+	O_POOL = 256, O_DELIVER, O_DEAD, O_MAX_AGE, O_MAX_WORKERS, O_MAX_RATE,
+	O_PROBE_INTERVAL, O_RETRY_MIN, O_RETRY_MAX, O_TIMEOUT, O_HIGH_WATER,
+	O_HIGH_WATER_SIZE, O_METRICS, O_HELP
+};
+
+static const struct option longopts[] = {
+	{ "pool", required_argument, NULL, O_POOL },
+	{ "deliver", required_argument, NULL, O_DELIVER },
+	{ "dead", required_argument, NULL, O_DEAD },
+	{ "max-age", required_argument, NULL, O_MAX_AGE },
+	{ "max-workers", required_argument, NULL, O_MAX_WORKERS },
+	{ "max-rate", required_argument, NULL, O_MAX_RATE },
+	{ "probe-interval", required_argument, NULL, O_PROBE_INTERVAL },
+	{ "retry-min", required_argument, NULL, O_RETRY_MIN },
+	{ "retry-max", required_argument, NULL, O_RETRY_MAX },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "high-water", required_argument, NULL, O_HIGH_WATER },
+	{ "high-water-size", required_argument, NULL, O_HIGH_WATER_SIZE },
+	{ "metrics", required_argument, NULL, O_METRICS },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+#define ROUTE		"deliver"	/* the one route, for now */
+#define METRICS_EVERY	5		/* seconds */
+
+struct opts {
+	const char *pool, *deliver, *dead, *high_water, *metrics;
+	long long max_age, probe_interval, retry_min, retry_max, timeout;
+	long long high_water_size;
+	int max_workers;
+	double max_rate;
+};
+
+struct worker {
+	pid_t pid;
+	int in, out;		/* its stdin, its stdout */
+	struct record_reader *rr;
+	struct pool_msg *msg;	/* in flight, or NULL */
+	unsigned long seq;
+	double sent, idle_since;
+};
+
+struct counters {
+	unsigned long long pooled, duplicates, delivered, deferred, failed;
+	unsigned long long expired;
+};
+
+static struct opts o;
+static struct pool *pool;
+static struct release *rel;
+static struct worker workers[LIMIT_POOL_WORKERS];
+static int nworkers, in_flight, high_on, spawn_fails;
+static double spawn_after;
+static struct counters cnt;
+static volatile sig_atomic_t got_term, got_hup;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One event line on stdout: {"event": NAME, "at": TIME, ...}. */
+static void
+event(const char *name, const char *id, const char *key, json_t *val)
+{
+	char at[32];
+	json_t *e = json_object();
+
+	envelope_time(time(NULL), at, sizeof(at));
+	json_object_set_new(e, "event", json_string(name));
+	json_object_set_new(e, "at", json_string(at));
+	if (id != NULL)
+		json_object_set_new(e, "id", json_string(id));
+	else
+		json_object_set_new(e, "route", json_string(ROUTE));
+	if (key != NULL)
+		json_object_set(e, key, val);
+	if (record_write(stdout, e) == -1)
+		die_temp("write stdout: %s", strerror(errno));
+	json_decref(e);
+}
+
+/* ---- high water, metrics ---- */
+
+static void
+high_water(void)
+{
+	unsigned long long b = pool_bytes(pool);
+	int fd;
+
+	if (o.high_water == NULL)
+		return;
+	if (!high_on && b >= (unsigned long long)o.high_water_size) {
+		fd = open(o.high_water, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd == -1 || close(fd) == -1) {
+			log_warn("create %s: %s", o.high_water,
+			    strerror(errno));
+			return;
+		}
+		high_on = 1;
+		log_info("high water: %llu bytes pooled, %s created", b,
+		    o.high_water);
+	} else if (high_on &&
+	    b < (unsigned long long)o.high_water_size / 4 * 3) {
+		if (unlink(o.high_water) == -1 && errno != ENOENT) {
+			log_warn("unlink %s: %s", o.high_water,
+			    strerror(errno));
+			return;
+		}
+		high_on = 0;
+		log_info("low water: %llu bytes pooled, %s removed", b,
+		    o.high_water);
+	}
+}
+
+static void
+metric(FILE *f, const char *name, const char *type, const char *help,
+    const char *labels, double v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s%s %.15g\n", name, help,
+	    name, type, name, labels, v);
+}
+
+static void
+write_metrics(void)
+{
+	char tmp[4096];
+	const char *rl = "{route=\"" ROUTE "\"}";
+	struct pool_msg *m;
+	time_t now = time(NULL), oldest = now;
+	FILE *f;
+	int n;
+
+	if (o.metrics == NULL)
+		return;
+	for (m = pool_first(pool); m != NULL; m = pool_next(m))
+		if (m->pooled < oldest)
+			oldest = m->pooled;
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", o.metrics);
+	if (n < 0 || (size_t)n >= sizeof(tmp) ||
+	    (f = fopen(tmp, "we")) == NULL) {
+		log_warn("open %s.tmp: %s", o.metrics, strerror(errno));
+		return;
+	}
+	metric(f, "sluice_pool_messages", "gauge", "Messages in the pool.",
+	    "", (double)pool_count(pool));
+	metric(f, "sluice_pool_bytes", "gauge",
+	    "Bytes of the messages in the pool.", "",
+	    (double)pool_bytes(pool));
+	metric(f, "sluice_pool_oldest_age_seconds", "gauge",
+	    "Age of the oldest message in the pool.", "",
+	    (double)(now - oldest));
+	metric(f, "sluice_pool_in_flight", "gauge",
+	    "Messages with a delivery worker now.", "", in_flight);
+	metric(f, "sluice_pool_workers", "gauge", "Delivery workers running.",
+	    "", nworkers);
+	metric(f, "sluice_pool_high_water", "gauge",
+	    "1 while the high-water flag file is there.", "", high_on);
+	metric(f, "sluice_pool_pooled_total", "counter",
+	    "Messages taken into the pool.", "", (double)cnt.pooled);
+	metric(f, "sluice_pool_duplicates_total", "counter",
+	    "Records of messages already pooled, dropped.", "",
+	    (double)cnt.duplicates);
+	metric(f, "sluice_pool_delivered_total", "counter",
+	    "Recipients delivered.", "", (double)cnt.delivered);
+	metric(f, "sluice_pool_deferred_total", "counter",
+	    "Recipients deferred (each attempt).", "", (double)cnt.deferred);
+	metric(f, "sluice_pool_failed_total", "counter",
+	    "Recipients failed (5xx).", "", (double)cnt.failed);
+	metric(f, "sluice_pool_expired_total", "counter",
+	    "Messages expired into the dead letters.", "",
+	    (double)cnt.expired);
+	metric(f, "sluice_pool_route_up", "gauge",
+	    "1 when the route is up, 0 when down.", rl,
+	    release_down(rel) ? 0 : 1);
+	metric(f, "sluice_pool_route_concurrency", "gauge",
+	    "Messages the route may have in flight.", rl,
+	    floor(release_window(rel)));
+	metric(f, "sluice_pool_route_rate", "gauge",
+	    "Messages per second the route may start.", rl,
+	    release_rate(rel));
+	if (ferror(f) | fflush(f) | fclose(f)) {
+		log_warn("write %s.tmp: %s", o.metrics, strerror(errno));
+		unlink(tmp);
+		return;
+	}
+	if (rename(tmp, o.metrics) == -1) {
+		log_warn("rename %s to %s: %s", tmp, o.metrics,
+		    strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* ---- workers ---- */
+
+static struct worker *
+spawn(double now)
+{
+	struct worker *w;
+	int in[2], out[2];
+	pid_t pid;
+
+	if (nworkers == o.max_workers || now < spawn_after)
+		return NULL;
+	if (pipe2(in, O_CLOEXEC) == -1)
+		goto fail;
+	if (pipe2(out, O_CLOEXEC) == -1) {
+		close(in[0]);
+		close(in[1]);
+		goto fail;
+	}
+	if ((pid = fork()) == -1) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		sigset_t none;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* a group of its own: the shell and what it starts go
+		 * together */
+		setpgid(0, 0);
+		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1)
+			_exit(111);
+		execl("/bin/sh", "sh", "-c", o.deliver, (char *)NULL);
+		_exit(111);
+	}
+	setpgid(pid, pid);
+	close(in[0]);
+	close(out[1]);
+	w = &workers[nworkers++];
+	memset(w, 0, sizeof(*w));
+	w->pid = pid;
+	w->in = in[1];
+	w->out = out[0];
+	w->rr = record_reader_new(w->out, "worker", LIMIT_RECORD);
+	w->idle_since = now;
+	return w;
+fail:
+	log_warn("start worker: %s", strerror(errno));
+	spawn_after = now + 1;
+	return NULL;
+}
+
+/* The worker is gone (it exited, its stdout ended) or is to go: its
+ * message, if any, is due again now.  Only an idle worker is let go
+ * gently (its stdin closed); the others are killed, the whole group, so
+ * that no delivery of theirs can still finish. */
+static void
+worker_gone(struct worker *w, double now, const char *why)
+{
+	int i = (int)(w - workers);
+
+	if (strcmp(why, "idle") != 0)
+		kill(-w->pid, SIGKILL);
+
+	if (w->msg != NULL) {
+		log_warn("worker %ld %s with %s in flight: it is retried",
+		    (long)w->pid, why, w->msg->id);
+		w->msg->in_flight = 0;
+		w->msg->next = time(NULL);
+		release_lost(rel, w->seq);
+		in_flight--;
+		/* a worker that dies without delivering anything is not
+		 * restarted at once: 1, 2, 4... up to 30 seconds */
+		spawn_fails++;
+		spawn_after = now + fmin(30, 0.5 * pow(2, spawn_fails));
+	}
+	close(w->in);
+	close(w->out);
+	record_reader_free(w->rr);
+	workers[i] = workers[--nworkers];
+}
+
+/* Collect exited workers; one that exits while we count on it is gone. */
+static void
+reap(double now)
+{
+	int st, i;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < nworkers; i++)
+			if (workers[i].pid == pid)
+				break;
+		if (i == nworkers)
+			continue;	/* let go or killed before */
+		if (WIFSIGNALED(st))
+			log_warn("worker %ld killed by signal %d", (long)pid,
+			    WTERMSIG(st));
+		else if (WIFEXITED(st))
+			log_warn("worker %ld exited %d", (long)pid,
+			    WEXITSTATUS(st));
+		worker_gone(&workers[i], now, "exited");
+	}
+}
+
+static int
+write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, buf, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- messages ---- */
+
+static time_t
+backoff(unsigned attempts)
+{
+	double d = (double)o.retry_min * pow(2, attempts > 30 ? 30 :
+	    (double)attempts - 1);
+
+	if (d > (double)o.retry_max)
+		d = (double)o.retry_max;
+	/* jitter: a quarter either way, so retries do not come in waves */
+	d *= 0.75 + 0.5 * ((double)random() / RAND_MAX);
+	return (time_t)(d < 1 ? 1 : d);
+}
+
+/* Into the dead letters (m is freed); the event says why.  0, or -1
+ * with m still in the pool. */
+static int
+bury(struct pool_msg *m, json_t *st, const char *reason)
+{
+	char err[512], id[MAILDIR_NAME_MAX];
+
+	snprintf(id, sizeof(id), "%s", m->id);
+	if (pool_bury(pool, m, st, o.dead, reason, err, sizeof(err)) == -1) {
+		log_warn("%s: into %s: %s", id, o.dead, err);
+		return -1;
+	}
+	if (strcmp(reason, "expired") == 0) {
+		cnt.expired++;
+		event("expired", id, NULL, NULL);
+	}
+	high_water();
+	return 0;
+}
+
+/* A message with no recipient left leaves the pool: removed, or into the
+ * dead letters if one failed.  If that cannot be done now, its state says
+ * so and it is tried again each second (and at the next start). */
+static void
+finish(struct pool_msg *m, json_t *st)
+{
+	char err[512];
+
+	if (json_array_size(json_object_get(st, "failed")) > 0) {
+		if (bury(m, st, "failed") == -1 &&
+		    pool_state_write(pool, m, st, err, sizeof(err)) == -1)
+			log_warn("%s: %s", m->id, err);
+		return;
+	}
+	if (pool_remove(pool, m, err, sizeof(err)) == -1) {
+		log_warn("%s: %s", m->id, err);
+		if (pool_state_write(pool, m, st, err, sizeof(err)) == -1)
+			log_warn("%s: %s", m->id, err);
+		return;
+	}
+	high_water();
+}
+
+static void
+expire(void)
+{
+	struct pool_msg *m, *n;
+	time_t now = time(NULL);
+	char err[512];
+	json_t *st;
+
+	for (m = pool_first(pool); m != NULL; m = n) {
+		n = pool_next(m);
+		if (m->in_flight || (m->npending > 0 &&
+		    now - m->pooled < o.max_age))
+			continue;
+		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL) {
+			log_warn("%s: %s", m->id, err);
+			continue;
+		}
+		if (m->npending == 0)
+			finish(m, st);
+		else
+			(void)bury(m, st, "expired");
+		json_decref(st);
+	}
+}
+
+/* The result of w's message. */
+static void
+result(struct worker *w, json_t *rec, double now)
+{
+	struct pool_msg *m = w->msg;
+	struct pool_outcome oc;
+	enum release_answer a;
+	enum release_event ev;
+	const char *id = record_get(rec, "id");
+	time_t t = time(NULL);
+	char err[512];
+	json_t *st;
+
+	if (m == NULL || id == NULL || strcmp(id, m->id) != 0) {
+		log_warn("worker %ld: a result for %s, which it was not given",
+		    (long)w->pid, id ? id : "no id");
+		return;
+	}
+	w->msg = NULL;
+	w->idle_since = now;
+	m->in_flight = 0;
+	in_flight--;
+	spawn_fails = 0;
+	if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL) {
+		log_warn("%s: %s", m->id, err);
+		m->next = t + backoff(m->attempts + 1);
+		release_lost(rel, w->seq);
+		return;
+	}
+	pool_apply(st, rec, t, &oc);
+	if (oc.answer == POOL_NO_RESULT) {
+		log_warn("%s: the worker's record has no delivery", m->id);
+		release_lost(rel, w->seq);
+	} else {
+		a = oc.answer == POOL_ANSWERED ? RELEASE_OK :
+		    oc.answer == POOL_THROTTLED ? RELEASE_THROTTLE :
+		    RELEASE_FAIL;
+		ev = release_answer(rel, now, w->seq, a);
+		if (ev == RELEASE_DOWN) {
+			log_info("route %s: down, probing every %llds", ROUTE,
+			    o.probe_interval);
+			event("route-down", NULL, NULL, NULL);
+		} else if (ev == RELEASE_UP) {
+			struct pool_msg *x;
+
+			log_info("route %s: up", ROUTE);
+			event("route-up", NULL, NULL, NULL);
+			/* what waited on the route is due again */
+			for (x = pool_first(pool); x != NULL; x = pool_next(x))
+				if (x->route_deferred && x->next > t)
+					x->next = t;
+		}
+	}
+	cnt.delivered += json_array_size(oc.delivered);
+	cnt.deferred += json_array_size(oc.deferred);
+	cnt.failed += json_array_size(oc.failed);
+	if (json_array_size(oc.delivered) > 0)
+		event("delivered", m->id, "rcpt", oc.delivered);
+	if (json_array_size(oc.failed) > 0)
+		event("failed", m->id, "rcpt", oc.failed);
+	if (json_array_size(json_object_get(st, "pending")) == 0)
+		finish(m, st);
+	else {
+		time_t next = t + backoff(m->attempts + 1);
+		char at[32];
+		json_t *e;
+
+		m->route_deferred = oc.answer != POOL_ANSWERED;
+		pool_set_next(st, next);
+		if (pool_state_write(pool, m, st, err, sizeof(err)) == -1) {
+			log_warn("%s: %s", m->id, err);
+			m->next = next;
+		}
+		envelope_time(next, at, sizeof(at));
+		e = json_pack("{s:O, s:s, s:I}", "rcpt", oc.deferred,
+		    "next", at, "attempts", (json_int_t)m->attempts);
+		/* event() takes one key: the deferral carries three */
+		{
+			json_t *ev2 = json_object();
+			char now_at[32];
+
+			envelope_time(t, now_at, sizeof(now_at));
+			json_object_set_new(ev2, "event",
+			    json_string("deferred"));
+			json_object_set_new(ev2, "at", json_string(now_at));
+			json_object_set_new(ev2, "id", json_string(m->id));
+			json_object_update(ev2, e);
+			if (record_write(stdout, ev2) == -1)
+				die_temp("write stdout: %s", strerror(errno));
+			json_decref(ev2);
+		}
+		json_decref(e);
+	}
+	pool_outcome_free(&oc);
+	json_decref(st);
+}
+
+/* The message to send next: the due one that has waited longest; when
+ * the route is down, the probe: the one due soonest. */
+static struct pool_msg *
+pick(time_t now)
+{
+	struct pool_msg *m, *best = NULL;
+	int down = release_down(rel);
+
+	for (m = pool_first(pool); m != NULL; m = pool_next(m)) {
+		if (m->in_flight || m->npending == 0 || (!down && m->next > now))
+			continue;
+		if (best == NULL || m->next < best->next ||
+		    (m->next == best->next && m->pooled < best->pooled))
+			best = m;
+	}
+	return best;
+}
+
+static void
+dispatch(double now)
+{
+	struct pool_msg *m;
+	struct worker *w;
+	time_t t = time(NULL);
+	char err[512], *line;
+	size_t len;
+	json_t *st, *d;
+	int i;
+
+	while ((m = pick(t)) != NULL && release_may_send(rel, now, in_flight)) {
+		w = NULL;
+		for (i = 0; i < nworkers; i++)
+			if (workers[i].msg == NULL) {
+				w = &workers[i];
+				break;
+			}
+		if (w == NULL && (w = spawn(now)) == NULL)
+			return;
+		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL) {
+			log_warn("%s: %s", m->id, err);
+			m->next = t + backoff(m->attempts + 1);
+			continue;
+		}
+		d = pool_dispatch(st);
+		json_decref(st);
+		line = record_dumps(d, &len);
+		json_decref(d);
+		if (line == NULL)
+			bug("record_dumps failed");
+		m->in_flight = 1;
+		w->msg = m;
+		w->seq = release_sent(rel, now);
+		w->sent = now;
+		in_flight++;
+		if (write_all(w->in, line, len) == -1)
+			worker_gone(w, now, "stopped reading");
+		free(line);
+	}
+}
+
+/* Workers past --timeout are killed; idle ones beyond the window go. */
+static void
+watch_workers(double now)
+{
+	int i, want = (int)release_window(rel);
+
+	for (i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		if (w->msg != NULL && now - w->sent > (double)o.timeout) {
+			struct pool_msg *m = w->msg;
+
+			log_warn("%s: worker %ld timed out: killed", m->id,
+			    (long)w->pid);
+			release_answer(rel, now, w->seq, RELEASE_FAIL);
+			m->in_flight = 0;
+			m->next = time(NULL) + backoff(m->attempts + 1);
+			w->msg = NULL;
+			in_flight--;
+			worker_gone(w, now, "timed out");
+			i--;
+		} else if (w->msg == NULL && nworkers > (want < 1 ? 1 : want) &&
+		    now - w->idle_since > 10) {
+			worker_gone(w, now, "idle");
+			i--;
+		}
+	}
+}
+
+/* A record from stdin. */
+static void
+take(json_t *rec)
+{
+	struct pool_msg *m;
+	const char *id = record_get(rec, "id");
+	char err[512];
+	json_t *sz;
+	int r;
+
+	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE, &m, err,
+	    sizeof(err));
+	if (r == -1) {
+		log_warn("%s: not pooled: %s", id ? id : "?", err);
+		return;
+	}
+	if (r == 1) {
+		cnt.duplicates++;
+		log_info("%s: duplicate, dropped", id);
+		event("duplicate", id, NULL, NULL);
+	} else {
+		cnt.pooled++;
+		sz = json_integer((json_int_t)m->size);
+		event("pooled", id, "size", sz);
+		json_decref(sz);
+		high_water();
+	}
+	/* the pool copy is durable (or was already): the spool copy goes */
+	if (pool_unlink_spool(rec, err, sizeof(err)) == -1)
+		log_warn("%s: %s", id, err);
+}
+
+static void
+read_input(struct record_reader *rr, int *eof)
+{
+	enum record_status rs;
+	json_t *rec;
+
+	do {
+		rs = record_next(rr, &rec);
+		if (rs == RECORD_EOF) {
+			*eof = 1;
+			return;
+		}
+		if (rs == RECORD_ERR) {
+			log_warn("read stdin: %s", strerror(errno));
+			*eof = 1;
+			return;
+		}
+		if (rs == RECORD_BAD) {
+			/* the message stays in the spool */
+			log_warn("%s", record_error(rr));
+			continue;
+		}
+		take(rec);
+		json_decref(rec);
+	} while (record_buffered(rr) > 0);
+}
+
+static void
+read_worker(struct worker *w, double now)
+{
+	enum record_status rs;
+	json_t *rec;
+
+	do {
+		rs = record_next(w->rr, &rec);
+		if (rs == RECORD_EOF || rs == RECORD_ERR) {
+			worker_gone(w, now, "ended");
+			return;
+		}
+		if (rs == RECORD_BAD) {
+			log_warn("%s", record_error(w->rr));
+			continue;
+		}
+		result(w, rec, now);
+		json_decref(rec);
+	} while (record_buffered(w->rr) > 0);
+}
+
+static void
+parse_opts(int argc, char *argv[])
+{
+	long long n, secs;
+	int ch;
+
+	o.max_age = 7 * 86400;
+	o.max_workers = 8;
+	o.probe_interval = 30;
+	o.retry_min = 60;
+	o.retry_max = 3600;
+	o.timeout = 1200;
+	o.high_water_size = 1024LL * 1024 * 1024;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		const char *on = opts_name(longopts, ch);
+
+		switch (ch) {
+		case O_POOL: o.pool = optarg; break;
+		case O_DELIVER: o.deliver = optarg; break;
+		case O_DEAD: o.dead = optarg; break;
+		case O_MAX_AGE:
+			o.max_age = opts_duration(on, optarg, 1, 3650LL * 86400);
+			break;
+		case O_MAX_WORKERS:
+			o.max_workers = (int)opts_num(on, optarg, 1,
+			    LIMIT_POOL_WORKERS);
+			break;
+		case O_MAX_RATE:
+			opts_rate(on, optarg, &n, &secs);
+			o.max_rate = n == 0 ? 0 : (double)n / (double)secs;
+			break;
+		case O_PROBE_INTERVAL:
+			o.probe_interval = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_RETRY_MIN:
+			o.retry_min = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_RETRY_MAX:
+			o.retry_max = opts_duration(on, optarg, 1, 7 * 86400);
+			break;
+		case O_TIMEOUT:
+			o.timeout = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_HIGH_WATER: o.high_water = optarg; break;
+		case O_HIGH_WATER_SIZE:
+			o.high_water_size = opts_size(on, optarg, 1, 1LL << 50);
+			break;
+		case O_METRICS: o.metrics = optarg; break;
+		case O_HELP:
+			printf("usage: %s\n", synopsis);
+			exit(0);
+		default:
+			opts_usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		opts_usage("unexpected argument: %s", argv[optind]);
+	if (o.pool == NULL || o.deliver == NULL)
+		opts_usage("give --pool and --deliver");
+	if (o.retry_max < o.retry_min)
+		opts_usage("--retry-max is less than --retry-min");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static char deadbuf[4096];
+	struct pollfd pfd[LIMIT_POOL_WORKERS + 1];
+	struct worker *pw[LIMIT_POOL_WORKERS + 1];
+	struct release_conf rc;
+	struct record_reader *rr;
+	struct sigaction sa;
+	char err[512];
+	double now, last_metrics = 0, last_expire = 0, stop_by = 0;
+	int eof = 0, stopping = 0, i, n, r;
+	long loaded;
+
+	prog_init("mail-pool");
+	opts_set_usage(synopsis);
+	parse_opts(argc, argv);
+	if (o.dead == NULL) {
+		r = snprintf(deadbuf, sizeof(deadbuf), "%s/dead", o.pool);
+		if (r < 0 || (size_t)r >= sizeof(deadbuf))
+			opts_usage("--pool: name too long");
+		o.dead = deadbuf;
+	}
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+
+	if ((pool = pool_open(o.pool, err, sizeof(err))) == NULL)
+		die_temp("%s", err);
+	if ((loaded = pool_load(pool, time(NULL), err, sizeof(err))) == -1)
+		die_temp("%s", err);
+	if (loaded > 0)
+		log_info("%s: %ld messages reloaded", pool_dir(pool), loaded);
+	if (o.high_water != NULL && access(o.high_water, F_OK) == 0)
+		high_on = 1;
+	high_water();
+	now = mono();
+	memset(&rc, 0, sizeof(rc));
+	rc.max_window = o.max_workers;
+	rc.max_rate = o.max_rate;
+	rc.probe_interval = (double)o.probe_interval;
+	rc.down_attempts = LIMIT_POOL_DOWN_ATTEMPTS;
+	/* no answer for 10 seconds, or for a probe interval if shorter */
+	rc.down_time = fmin(LIMIT_POOL_DOWN_TIME, (double)o.probe_interval);
+	rel = release_new(&rc, now);
+	rr = record_reader_new(0, "stdin", LIMIT_RECORD);
+
+	for (;;) {
+		double wait;
+		time_t t;
+
+		now = mono();
+		reap(now);
+		if (got_hup) {
+			got_hup = 0;
+			if ((loaded = pool_load(pool, time(NULL), err,
+			    sizeof(err))) == -1)
+				log_warn("%s", err);
+			else if (loaded > 0)
+				log_info("%s: %ld messages found", pool_dir(pool),
+				    loaded);
+			if (o.high_water != NULL)
+				high_on = access(o.high_water, F_OK) == 0;
+			high_water();
+			write_metrics();
+		}
+		if (got_term && !stopping) {
+			/* no more input, no more deliveries; those in flight
+			 * may finish */
+			stopping = 1;
+			stop_by = now + LIMIT_POOL_STOP;
+		}
+		if (stopping && (in_flight == 0 || now >= stop_by))
+			break;
+		if (eof && !stopping && pool_count(pool) == 0 &&
+		    in_flight == 0)
+			break;
+		watch_workers(now);
+		if (now - last_expire >= 1) {
+			expire();
+			last_expire = now;
+		}
+		if (!stopping)
+			dispatch(now);
+		if (o.metrics != NULL && now - last_metrics >= METRICS_EVERY) {
+			write_metrics();
+			last_metrics = now;
+		}
+
+		/* wait: for input, results, the next due message, a tick */
+		wait = 1;
+		if (!stopping) {
+			t = time(NULL);
+			if (pick(t) != NULL) {
+				int idle = 0;
+
+				for (i = 0; i < nworkers; i++)
+					if (workers[i].msg == NULL)
+						idle = 1;
+				/* no worker to take it until spawn_after */
+				if (!idle && now < spawn_after)
+					wait = fmin(wait, spawn_after - now);
+				else
+					wait = fmin(wait, release_wait(rel, now,
+					    in_flight));
+			}
+		}
+		n = 0;
+		if (!eof && !stopping) {
+			pfd[n].fd = 0;
+			pfd[n].events = POLLIN;
+			pw[n++] = NULL;
+		}
+		for (i = 0; i < nworkers; i++) {
+			pfd[n].fd = workers[i].out;
+			pfd[n].events = POLLIN;
+			pw[n++] = &workers[i];
+		}
+		r = poll(pfd, (nfds_t)n, (int)(wait * 1000) + 1);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			die_temp("poll: %s", strerror(errno));
+		}
+		now = mono();
+		/* workers from the last first: worker_gone moves the last
+		 * into the place of the one gone */
+		for (i = n - 1; i >= 0; i--) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pw[i] == NULL)
+				read_input(rr, &eof);
+			else
+				read_worker(pw[i], now);
+		}
+	}
+
+	/* stop: the workers' stdin closed, they finish and exit */
+	for (i = nworkers - 1; i >= 0; i--) {
+		if (workers[i].msg != NULL)
+			log_info("%s: still in flight at exit: stays in the "
+			    "pool", workers[i].msg->id);
+		workers[i].msg = NULL;
+		close(workers[i].in);
+		workers[i].in = -1;
+	}
+	for (i = 0; i < 50 && nworkers > 0; i++) {
+		int j, st;
+
+		for (j = nworkers - 1; j >= 0; j--)
+			if (waitpid(workers[j].pid, &st, WNOHANG) ==
+			    workers[j].pid) {
+				close(workers[j].out);
+				record_reader_free(workers[j].rr);
+				workers[j] = workers[--nworkers];
+			}
+		if (nworkers > 0)
+			usleep(100000);
+	}
+	for (i = 0; i < nworkers; i++) {
+		kill(-workers[i].pid, SIGKILL);
+		waitpid(workers[i].pid, NULL, 0);
+		close(workers[i].out);
+		record_reader_free(workers[i].rr);
+	}
+	write_metrics();
+	record_reader_free(rr);
+	release_free(rel);
+	pool_close(pool);
+	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF)
+		die_temp("write stdout: %s", strerror(errno));
+	return 0;
+}
