@@ -35,7 +35,6 @@ struct deliver {
 	size_t npol;
 	struct dns *dns;
 	struct smtpc *conn;
-	struct smtpc_conf conn_conf;	/* conn keeps a pointer to it */
 	char dest[300];		/* what conn is connected to */
 	int tls;		/* the policy conn was opened with */
 	int on_conn;		/* messages carried by conn */
@@ -316,17 +315,13 @@ connect_to(struct deliver *d, const char *host, const char *name,
 	}
 	deliver_idle(d);
 	sc.ssl = d->ssl;
-	/* the connection reads its conf after this call returns: it lives
-	 * in d, not on this stack */
-	d->conn_conf = sc;
-	d->conn = smtpc_open(host, name, port, &d->conn_conf, r, err, errsz);
+	d->conn = smtpc_open(host, name, port, &sc, r, err, errsz);
 	if (d->conn == NULL && sc.tls == SMTPC_TLS_MAY && r->code == 0 &&
 	    strncmp(err, "TLS", 3) == 0) {
 		/* opportunistic: a failed handshake goes on in plain, as
 		 * Postfix does at level may */
-		d->conn_conf.tls = SMTPC_TLS_NONE;
-		d->conn = smtpc_open(host, name, port, &d->conn_conf, r, err,
-		    errsz);
+		sc.tls = SMTPC_TLS_NONE;
+		d->conn = smtpc_open(host, name, port, &sc, r, err, errsz);
 	}
 	if (d->conn == NULL)
 		return -1;
