@@ -29,7 +29,8 @@ struct filter {
 	const struct filter_ops *ops;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;	/* an item to take, or the end */
-	pthread_cond_t done_cv;	/* an item finished */
+	pthread_cond_t done_cv;	/* an item finished, or the end */
+	pthread_cond_t room_cv;	/* an item written: room in the window */
 	struct item *ring;	/* window items, by sequence number */
 	size_t window;
 	unsigned long long head;	/* next to write */
@@ -77,22 +78,16 @@ worker(void *arg)
 
 /* Write the finished items at the head, in order.  Called locked. */
 static void
-drain(struct filter *f, int all)
+drain(struct filter *f)
 {
 	struct item *it;
 	char *s;
 	size_t n;
 
-	for (;;) {
-		if (f->head == f->tail)
-			return;
+	while (f->head != f->tail) {
 		it = &f->ring[f->head % f->window];
-		if (!it->done) {
-			if (!all)
-				return;
-			pthread_cond_wait(&f->done_cv, &f->mu);
-			continue;
-		}
+		if (!it->done)
+			return;
 		if (it->failed)
 			log_info("%s: %s", record_get(it->rec, "id") ?
 			    record_get(it->rec, "id") : "?", it->why);
@@ -118,7 +113,27 @@ drain(struct filter *f, int all)
 		it->done = 0;
 		it->failed = 0;
 		f->head++;
+		pthread_cond_signal(&f->room_cv);
 	}
+}
+
+/* The writer: each record goes out as soon as it and every record
+ * before it are done, whether or not more input comes; a stream that
+ * pauses (a pipeline between messages) is not held back. */
+static void *
+writer(void *arg)
+{
+	struct filter *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		drain(f);
+		if (f->end && f->head == f->tail)
+			break;
+		pthread_cond_wait(&f->done_cv, &f->mu);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
 }
 
 /* Put an item in the window, waiting for room. */
@@ -128,11 +143,8 @@ push(struct filter *f, json_t *rec, char *raw, size_t rawlen)
 	struct item *it;
 
 	pthread_mutex_lock(&f->mu);
-	while (f->tail - f->head == f->window) {
-		drain(f, 0);
-		if (f->tail - f->head == f->window)
-			pthread_cond_wait(&f->done_cv, &f->mu);
-	}
+	while (f->tail - f->head == f->window)
+		pthread_cond_wait(&f->room_cv, &f->mu);
 	it = &f->ring[f->tail % f->window];
 	it->rec = rec;
 	it->raw = raw;
@@ -143,7 +155,6 @@ push(struct filter *f, json_t *rec, char *raw, size_t rawlen)
 	it->failed = 0;
 	f->tail++;
 	pthread_cond_signal(&f->work_cv);
-	drain(f, 0);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -261,7 +272,7 @@ filter_run(const struct filter_conf *c, const struct filter_ops *ops,
     char **paths, int npaths)
 {
 	struct filter f;
-	pthread_t *th;
+	pthread_t *th, wr;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nth = c->threads, i;
 
@@ -275,10 +286,13 @@ filter_run(const struct filter_conf *c, const struct filter_ops *ops,
 	pthread_mutex_init(&f.mu, NULL);
 	pthread_cond_init(&f.work_cv, NULL);
 	pthread_cond_init(&f.done_cv, NULL);
+	pthread_cond_init(&f.room_cv, NULL);
 	th = xcalloc((size_t)nth, sizeof(*th));
 	for (i = 0; i < nth; i++)
 		if (pthread_create(&th[i], NULL, worker, &f) != 0)
 			die_temp("pthread_create: out of resources");
+	if (pthread_create(&wr, NULL, writer, &f) != 0)
+		die_temp("pthread_create: out of resources");
 	if (npaths == 0)
 		read_stdin(&f);
 	for (i = 0; i < npaths; i++)
@@ -286,14 +300,16 @@ filter_run(const struct filter_conf *c, const struct filter_ops *ops,
 	pthread_mutex_lock(&f.mu);
 	f.end = 1;
 	pthread_cond_broadcast(&f.work_cv);
-	drain(&f, 1);
+	pthread_cond_broadcast(&f.done_cv);
 	pthread_mutex_unlock(&f.mu);
 	for (i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
+	pthread_join(wr, NULL);
 	free(th);
 	free(f.ring);
 	pthread_mutex_destroy(&f.mu);
 	pthread_cond_destroy(&f.work_cv);
 	pthread_cond_destroy(&f.done_cv);
+	pthread_cond_destroy(&f.room_cv);
 	return f.status;
 }

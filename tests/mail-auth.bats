@@ -130,6 +130,27 @@ f() { jfield "$T/out" "$@"; }
 	[ "$(wc -l <"$T/out2")" -eq 40 ]
 }
 
+@test "a record goes out when it is done, while its input stays open" {
+	local pid fd
+	mail-ls "$A/plain.eml" >"$T/rec"
+	mkfifo "$T/in"
+	mail-auth --dns "127.0.0.1:$DNSPORT" --authserv-id mx.sluice.test \
+	    <"$T/in" >"$T/out" 2>"$T/err" &
+	pid=$!
+	exec {fd}>"$T/in"	# not 3: bats's own
+	cat "$T/rec" >&"$fd"
+	# the writer of the stream is still there: the record must not wait
+	# for more input or for its end
+	wait_for test -s "$T/out"
+	[ "$(wc -l <"$T/out")" -eq 1 ]
+	[ "$(f id)" = "$(jfield "$T/rec" id)" ]
+	cat "$T/rec" >&"$fd"
+	nlines() { [ "$(wc -l <"$T/out")" -eq "$1" ]; }
+	wait_for nlines 2
+	exec {fd}>&-
+	wait "$pid"
+}
+
 @test "a bad line on stdin is reported and passed on; a missing file keeps its record" {
 	printf '%s\n' 'not json' '{"id":"x","path":"/nonexistent/x"}' >"$T/in"
 	run --separate-stderr bash -c "mail-auth --dns 127.0.0.1:$DNSPORT <'$T/in' >'$T/out'"
