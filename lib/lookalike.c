@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
+#include <unicode/unorm2.h>
 #include <unicode/uspoof.h>
 #include <unicode/ustring.h>
 
@@ -48,31 +49,48 @@ struct lookalike {
 	size_t nn;
 };
 
-/* UTF-8 to folded UTF-16 with blanks collapsed and trimmed; the length,
- * or -1. */
+/*
+ * UTF-8 to UTF-16, blanks collapsed and trimmed, then either NFC and case
+ * folded (loose 0: how a name is told from another) or under
+ * NFKC_Casefold (loose 1: compatibility forms such as fullwidth letters
+ * mapped, default ignorables such as soft hyphens and joiners gone; what
+ * the skeleton is taken of).  Returns the length, or -1.
+ */
 static int32_t
-fold(const char *s, UChar *out, int32_t outcap)
+fold(const char *s, UChar *out, int32_t outcap, int loose)
 {
-	UChar tmp[NAME_CP_MAX * 2];
+	UChar tmp[NAME_CP_MAX * 2], tmp2[NAME_CP_MAX * 2];
 	UErrorCode ue = U_ZERO_ERROR;
+	const UNormalizer2 *nz;
 	int32_t n, i, j;
-	UChar32 c;
 
 	u_strFromUTF8(tmp, NAME_CP_MAX * 2, &n, s, -1, &ue);
 	if (U_FAILURE(ue) || n >= NAME_CP_MAX * 2)
 		return -1;
-	n = u_strFoldCase(out, outcap, tmp, n, U_FOLD_CASE_DEFAULT, &ue);
-	if (U_FAILURE(ue) || n >= outcap)
+	nz = loose ? unorm2_getNFKCCasefoldInstance(&ue) :
+	    unorm2_getNFCInstance(&ue);
+	if (U_FAILURE(ue))
 		return -1;
+	n = unorm2_normalize(nz, tmp, n, tmp2, NAME_CP_MAX * 2, &ue);
+	if (U_FAILURE(ue) || n >= NAME_CP_MAX * 2)
+		return -1;
+	if (!loose) {
+		n = u_strFoldCase(tmp, NAME_CP_MAX * 2, tmp2, n,
+		    U_FOLD_CASE_DEFAULT, &ue);
+		if (U_FAILURE(ue) || n >= NAME_CP_MAX * 2)
+			return -1;
+		memcpy(tmp2, tmp, (size_t)n * sizeof(tmp[0]));
+	}
 	/* collapse Unicode blanks to one space, none at the ends */
-	for (i = j = 0; i < n; i++) {
-		c = out[i];
-		if (u_isUWhiteSpace(c)) {
+	for (i = j = 0; i < n && j < outcap; i++) {
+		if (u_isUWhiteSpace(tmp2[i])) {
 			if (j > 0 && out[j - 1] != ' ')
 				out[j++] = ' ';
 		} else
-			out[j++] = out[i];
+			out[j++] = tmp2[i];
 	}
+	if (i < n)
+		return -1;
 	if (j > 0 && out[j - 1] == ' ')
 		j--;
 	return j;
@@ -100,9 +118,10 @@ skeleton(const USpoofChecker *sc, const char *s, struct cps *f,
 	UErrorCode ue = U_ZERO_ERROR;
 	int32_t n, m;
 
-	if ((n = fold(s, a, NAME_CP_MAX * 2)) < 0)
+	if (f != NULL && ((n = fold(s, a, NAME_CP_MAX * 2, 0)) < 0 ||
+	    to_cps(a, n, f) == -1))
 		return -1;
-	if (f != NULL && to_cps(a, n, f) == -1)
+	if ((n = fold(s, a, NAME_CP_MAX * 2, 1)) < 0)
 		return -1;
 	m = uspoof_getSkeleton(sc, 0, a, n, b, NAME_CP_MAX * 4, &ue);
 	if (U_FAILURE(ue) || m >= NAME_CP_MAX * 4)

@@ -28,11 +28,13 @@
  *                       more, since "ibm" is one edit from many real
  *                       names.
  *
- * A display name is a lookalike of a protected name when, with blanks
- * collapsed and case folded, the two differ but their skeletons are
- * equal ("Jane D0e", "Jаne Doe" with a Cyrillic a for "Jane Doe").  A
- * name equal to a protected one once folded is not a lookalike: it is
- * the name itself, and whether it may be used is mail-scan's question.
+ * A display name is a lookalike of a protected name when the two differ
+ * once blanks are collapsed, NFC applied and case folded, but have the
+ * same skeleton, taken after NFKC_Casefold (which also maps fullwidth
+ * letters and drops soft hyphens and joiners): "Jane D0e", "Jаne Doe"
+ * with a Cyrillic a, "Ja\u00adne Doe" for "Jane Doe".  A name that equals a
+ * protected one once folded is not a lookalike: it is the name itself,
+ * and whether it may be used is mail-scan's question.
  *
  * Inputs are bounded: a domain of more than 253 bytes or a name of more
  * than LIMIT_LOOKALIKE_NAME bytes is never a lookalike.

@@ -216,6 +216,33 @@ forbidden_host(unsigned char c)
 	return c <= 0x20 || c == 0x7f || strchr("#%/:<>?@[\\]^|", c) != NULL;
 }
 
+/* Whether a host has an empty label ("", "a..b", ".a", "a."): it names
+ * nothing, and idn2 lets some through. */
+static int
+empty_label(const char *h)
+{
+	size_t n = strlen(h);
+
+	return n == 0 || h[0] == '.' || h[n - 1] == '.' ||
+	    strstr(h, "..") != NULL;
+}
+
+/* Labels of letters, digits, "-" and "_", none empty. */
+static int
+ldh(const char *h)
+{
+	const char *p;
+
+	for (p = h; *p != '\0'; p++)
+		if (*p == '.') {
+			if (p == h || p[1] == '.' || p[1] == '\0')
+				return 0;
+		} else if (!is_alnum((unsigned char)*p) && *p != '-' &&
+		    *p != '_')
+			return 0;
+	return p != h;
+}
+
 /*
  * The host of n bytes at s, percent-decoded, to ASCII (IDNA) or an
  * address.  Returns 0 with u->host, u->host_u and u->ip set, or -1.
@@ -266,7 +293,7 @@ norm_host(struct url *u, const char *s, size_t n)
 	}
 	if (b.n > 0 && b.p[b.n - 1] == '.')
 		b.p[--b.n] = '\0';
-	if (b.n == 0 || b.n >= 1024)
+	if (b.n >= 1024 || empty_label(b.p))
 		goto bad;
 	rc = idn2_to_ascii_8z(b.p, &ascii, IDN2_NONTRANSITIONAL |
 	    IDN2_NFC_INPUT);
@@ -274,8 +301,11 @@ norm_host(struct url *u, const char *s, size_t n)
 		ascii = NULL;
 		if (nonascii)
 			goto bad;
-		/* ASCII IDNA refuses (an "_", an empty label, a bad
-		 * A-label): kept as written, as browsers mostly do */
+		/* ASCII IDNA refuses (a bad A-label, a label too long):
+		 * kept as written if made of letters, digits, "-" and "_"
+		 * in labels that are not empty, as browsers mostly do */
+		if (!ldh(b.p))
+			goto bad;
 		ascii = xstrdup(b.p);
 	} else {
 		/* idn2 may hand back a final dot or upper case it kept */
@@ -284,7 +314,7 @@ norm_host(struct url *u, const char *s, size_t n)
 		if (i > 0 && ascii[i - 1] == '.')
 			ascii[i - 1] = '\0';
 	}
-	if (ascii[0] == '\0' || strlen(ascii) >= HOST_MAX)
+	if (empty_label(ascii) || strlen(ascii) >= HOST_MAX)
 		goto bad;
 	if (ends_in_number(ascii)) {
 		if (parse_ipv4(ascii, a4) == -1)
