@@ -316,6 +316,12 @@ norm_host(struct url *u, const char *s, size_t n)
 	}
 	if (empty_label(ascii) || strlen(ascii) >= HOST_MAX)
 		goto bad;
+	/* again after IDNA: its mapping makes "\\" of a fullwidth reverse
+	 * solidus, "/" of some compatibility forms */
+	for (i = 0; ascii[i] != '\0'; i++)
+		if (forbidden_host((unsigned char)ascii[i]) ||
+		    (unsigned char)ascii[i] >= 0x80)
+			goto bad;
 	if (ends_in_number(ascii)) {
 		if (parse_ipv4(ascii, a4) == -1)
 			goto bad;

@@ -53,6 +53,10 @@ static const struct {
 	{ "http://%65xample.com/", "http://example.com/", "example.com",
 	  NULL, 0, 0 },
 	{ "http://exa%2fmple.com/", NULL, NULL, NULL, 0, 0 },
+	/* IDNA maps a fullwidth reverse solidus to "\\": refused after */
+	{ "http://b\xef\xbc\xbc" "cher.example/", NULL, NULL, NULL, 0, 0 },
+	{ "http://a..b.example/", NULL, NULL, NULL, 0, 0 },
+	{ "http://a.example../", NULL, NULL, NULL, 0, 0 },
 	{ "http://192.168.1.1/", "http://192.168.1.1/", "192.168.1.1", NULL,
 	  4, 0 },
 	{ "http://3232235777/", "http://192.168.1.1/", "192.168.1.1", NULL,
