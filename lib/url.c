@@ -295,8 +295,14 @@ norm_host(struct url *u, const char *s, size_t n)
 		b.p[--b.n] = '\0';
 	if (b.n >= 1024 || empty_label(b.p))
 		goto bad;
-	rc = idn2_to_ascii_8z(b.p, &ascii, IDN2_NONTRANSITIONAL |
-	    IDN2_NFC_INPUT);
+	/* lower-case letters, digits, "-" and "_" without an A-label map
+	 * to themselves, and idn2 takes its time to say so */
+	if (ldh(b.p) && !has_alabel(b.p)) {
+		rc = IDN2_OK;
+		ascii = xstrdup(b.p);
+	} else
+		rc = idn2_to_ascii_8z(b.p, &ascii, IDN2_NONTRANSITIONAL |
+		    IDN2_NFC_INPUT);
 	if (rc != IDN2_OK) {
 		ascii = NULL;
 		if (nonascii)
@@ -534,7 +540,33 @@ urlset_free(struct urlset *set)
 	for (i = 0; i < set->n; i++)
 		url_free(&set->v[i]);
 	free(set->v);
+	free(set->idx);
 	memset(set, 0, sizeof(*set));
+}
+
+static uint64_t
+hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+/* The slot of norm in the set's index: where it is, or the empty one
+ * where it would go.  The index has room (idxcap > 2 n). */
+static size_t
+slot(const struct urlset *set, const char *norm)
+{
+	size_t i = (size_t)hash(norm) & (set->idxcap - 1);
+
+	while (set->idx[i] != 0 && strcmp(set->v[set->idx[i] - 1].norm,
+	    norm) != 0)
+		i = (i + 1) & (set->idxcap - 1);
+	return i;
 }
 
 /* Add the URL at s; returns its index in the set (a new one or the one
@@ -543,15 +575,22 @@ static long
 set_add(struct urlset *set, const char *s, size_t n, int source)
 {
 	struct url u;
-	size_t i;
+	size_t i, k;
 
 	if (url_parse(&u, s, n, source) == -1)
 		return -1;
-	for (i = 0; i < set->n; i++)
-		if (strcmp(set->v[i].norm, u.norm) == 0) {
-			url_free(&u);
-			return (long)i;
-		}
+	if (set->idxcap == 0) {
+		/* a power of two over twice LIMIT_URLS: never full */
+		for (set->idxcap = 64; set->idxcap <= 2 * LIMIT_URLS;
+		    set->idxcap *= 2)
+			;
+		set->idx = xcalloc(set->idxcap, sizeof(*set->idx));
+	}
+	k = slot(set, u.norm);
+	if (set->idx[k] != 0) {
+		url_free(&u);
+		return (long)(set->idx[k] - 1);
+	}
 	if (set->n >= LIMIT_URLS) {
 		set->dropped++;
 		url_free(&u);
@@ -562,7 +601,9 @@ set_add(struct urlset *set, const char *s, size_t n, int source)
 		set->v = xreallocarray(set->v, set->cap, sizeof(*set->v));
 	}
 	set->v[set->n++] = u;
-	return (long)(set->n - 1);
+	set->idx[k] = set->n;
+	i = set->n - 1;
+	return (long)i;
 }
 
 /*
@@ -1055,9 +1096,9 @@ url_extract_html(struct urlset *set, const char *s, size_t n)
 			struct buf eq = { 0 };
 
 			add_text(&eq, t.equiv.v, t.equiv.n, 64);
-			if (eq.p != NULL && (strcmp(eq.p, "refresh") == 0 ||
-			    strcmp(eq.p, "Refresh") == 0 ||
-			    strcmp(eq.p, "REFRESH") == 0))
+			while (eq.n > 0 && eq.p[eq.n - 1] == ' ')
+				eq.n--;
+			if (eq.n == 7 && prefix(eq.p, eq.n, "refresh"))
 				add_refresh(set, &t.content);
 			free(eq.p);
 		}

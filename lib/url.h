@@ -116,6 +116,7 @@ struct urlset {
 	size_t n, cap;
 	size_t dropped;		/* URLs over LIMIT_URLS */
 	int truncated;		/* input over LIMIT_URL_INPUT left unread */
+	size_t *idx, idxcap;	/* private: the norms hashed, for dedup */
 };
 
 /*

@@ -217,6 +217,8 @@ static const struct {
 	  "example/r'\">", "http://meta.example/r" },
 	{ 1, "<meta http-equiv=refresh content=\"5;url=http://meta.example/"
 	  "s\">", "http://meta.example/s" },
+	{ 1, "<META HTTP-EQUIV=' rEfReSh ' CONTENT='1,URL=http://meta.example/"
+	  "t'>", "http://meta.example/t" },
 	{ 1, "<meta http-equiv=\"content-type\" content=\"text/html; "
 	  "url=http://no.example/\">", "~" },
 	{ 1, "<!-- <a href=\"http://no.example/\">x</a> -->"
