@@ -114,7 +114,8 @@ struct url {
 struct urlset {
 	struct url *v;
 	size_t n, cap;
-	size_t dropped;		/* URLs over LIMIT_URLS */
+	size_t dropped;		/* URLs met once LIMIT_URLS were kept
+				 * (each time met) */
 	int truncated;		/* input over LIMIT_URL_INPUT left unread */
 	size_t *idx, idxcap;	/* private: the norms hashed, for dedup */
 };
