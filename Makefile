@@ -19,7 +19,8 @@ B	?=
 
 CC	?= cc
 CFLAGS	?= -O2 -g
-PKGS	= jansson libevent libevent_openssl libevent_pthreads openssl libunbound
+PKGS	= jansson libevent libevent_openssl libevent_pthreads openssl libunbound \
+	  libidn2 libpsl icu-uc icu-i18n
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SCFLAGS	= -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	  -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -30,6 +31,8 @@ LIBS_JSON  := $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_EVENT := $(shell pkg-config --libs libevent_openssl libevent_pthreads libevent openssl 2>/dev/null)
 LIBS_DNS   := $(shell pkg-config --libs libunbound 2>/dev/null)
 LIBS_SSL   := $(shell pkg-config --libs openssl 2>/dev/null)
+# lib/url and lib/lookalike: IDNA, the Public Suffix List, ICU's spoof checker
+LIBS_URL   := $(shell pkg-config --libs libidn2 libpsl icu-i18n icu-uc 2>/dev/null)
 
 PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
@@ -49,7 +52,7 @@ UNITS	= $(patsubst %.c,$(B)%,$(UNITSRC))
 # test drivers: small programs the bats tests run, never installed
 TESTBINSRC = $(sort $(wildcard tests/bin/*.c))
 TESTBINS = $(patsubst %.c,$(B)%,$(TESTBINSRC))
-LIBS_unit = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
+LIBS_unit = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL)
 MANS	= $(wildcard man/*.[157])
 
 all: $(BINS)
@@ -110,7 +113,7 @@ fuzz-build:
 	    echo "clang $$f"; \
 	    clang $(SCFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer -o $$t $$f \
 		build/fuzz/lib/libsluice.a $(LIBS_EVENT) $(LIBS_DNS) \
-		$(LIBS_JSON) $(LIBS_SSL) -lm || exit 1; \
+		$(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL) -lm || exit 1; \
 	done
 fuzz: fuzz-build
 	@tests/fuzz/run $(FUZZ_SECONDS)

@@ -96,4 +96,16 @@
 #define LIMIT_DKIM_MIN_BITS	1024	/* smallest RSA key passed (RFC 8301) */
 #define LIMIT_DKIM_SKEW		300	/* seconds a t= may be ahead of now */
 
+/* URLs (lib/url, mail-scan) */
+#define LIMIT_URLS		1000	/* distinct URLs kept per message */
+#define LIMIT_URL_INPUT		(10 * 1024 * 1024)	/* bytes of a text or
+					 * HTML part searched for URLs */
+#define LIMIT_URL_LENGTH	4096	/* bytes of a URL kept; the rest cut */
+#define LIMIT_URL_TEXT		256	/* bytes of a link's text kept */
+#define LIMIT_URIBL_QUERIES	100	/* DNS URI block list queries per
+					 * message */
+
+/* Lookalikes (lib/lookalike) */
+#define LIMIT_LOOKALIKE_NAME	256	/* bytes of a display name compared */
+
 #endif

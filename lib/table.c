@@ -431,6 +431,18 @@ table_has_domain(const struct table *t, const char *domain)
 	return 0;
 }
 
+const char *
+table_next_key(const struct table *t, size_t *pos)
+{
+	const char *k;
+
+	if (t == NULL || *pos >= t->poollen)
+		return NULL;
+	k = t->pool + *pos;
+	*pos += strlen(k) + 1;
+	return k;
+}
+
 int
 table_has_addr(const struct table *t, const struct sockaddr *sa)
 {

@@ -67,6 +67,13 @@ int table_has(const struct table *, const char *key);
  */
 int table_has_domain(const struct table *, const char *domain);
 
+/*
+ * The keys (not the networks) one by one, lowercased, in the order they
+ * were first read: *pos is 0 for the first call and is advanced by each.
+ * Returns the next key (the table's), or NULL after the last.
+ */
+const char *table_next_key(const struct table *, size_t *pos);
+
 /* 1 if the address of sa is in one of the networks (cidr_match), 0 if
  * not. */
 int table_has_addr(const struct table *, const struct sockaddr *sa);

@@ -165,6 +165,26 @@ main(void)
 		    looks[i].q);
 		is_int(q, looks[i].want, name);
 	}
+	/* the keys in the order read, lowercased, once each, no networks */
+	{
+		static const char *const keys[] = { "example.org",
+		    ".sub.example.net", "b\xc3\xbc" "cher.example",
+		    "jane doe", "user@example.com", "deadbeef",
+		    "last.example" };
+		const char *k;
+		size_t pos = 0;
+
+		for (i = 0; (k = table_next_key(t, &pos)) != NULL &&
+		    i < sizeof(keys) / sizeof(keys[0]); i++)
+			is_str(k, keys[i], "table_next_key: in order");
+		is_int(i, sizeof(keys) / sizeof(keys[0]),
+		    "table_next_key: every key");
+		is_str(table_next_key(t, &pos), NULL,
+		    "table_next_key: NULL after the last");
+		pos = 0;
+		is_str(table_next_key(NULL, &pos), NULL,
+		    "table_next_key: an empty table");
+	}
 	table_free(t);
 
 	/* bad files */
