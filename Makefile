@@ -126,6 +126,10 @@ bench-spf: all units
 	@tools/deps bench
 	@bench/spf
 
+bench-relay: all
+	@tools/deps bench
+	@bench/relay
+
 lint:
 	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done
 

@@ -9,10 +9,15 @@
 
 #define RATE_MIN	0.1	/* messages per second, the floor of a cut */
 #define RATE_MAX	1e6
-#define RATE_START	4.0
-#define CUT_THROTTLE	0.7
+#define RATE_START	10.0
+#define CUT_THROTTLE	0.7	/* the window's cut on a 4xx */
 #define CUT_FAIL	0.5
-#define STEP_SHARE	0.02	/* additive step: this share of the rate cut */
+#define CUT_MAX		0.95	/* a 4xx takes the rate to at most this */
+#define STEP_SHARE	0.01	/* additive step: this share of the rate cut */
+#define STEP_MIN	0.2	/* messages/s per second at least */
+#define EST_SPAN	2.0	/* seconds of answers the taken rate is over */
+#define EST_MIN		5	/* answers it needs to say anything */
+#define EST_RING	512
 
 struct release {
 	struct release_conf c;
@@ -24,6 +29,9 @@ struct release {
 	double good_rate;	/* the rate when last answered */
 	double next_probe;
 	unsigned long seq, cut_seq, probe_seq;
+	double okt[EST_RING];	/* times of the last answers, a ring */
+	unsigned nok;		/* answers in it */
+	unsigned okhead;	/* the next slot */
 	int fails;		/* failed attempts in a row */
 	int limited;		/* a message waited on the window or rate */
 	int down;
@@ -59,6 +67,30 @@ void
 release_free(struct release *r)
 {
 	free(r);
+}
+
+/* The rate the downstream took over the last EST_SPAN seconds (or over
+ * the last EST_RING answers when they came faster), 0 when too few
+ * answers came to say. */
+static double
+taken(const struct release *r, double now)
+{
+	unsigned i, n = 0;
+	double oldest = now;
+
+	for (i = 0; i < r->nok; i++) {
+		double t = r->okt[(r->okhead + EST_RING - 1 - i) % EST_RING];
+
+		if (t <= now - EST_SPAN)
+			break;
+		oldest = t;
+		n++;
+	}
+	if (n < EST_MIN)
+		return 0;
+	if (n == EST_RING && now - oldest > 0.001)
+		return n / (now - oldest);
+	return n / EST_SPAN;
 }
 
 static double
@@ -117,19 +149,33 @@ grow(struct release *r)
 	/* r->rate answers a second: +1 each doubles it each second; +step/rate
 	 * each adds step a second */
 	if (r->rate < r->rthresh)
-		r->rate = fmin(r->rate + 1, fmax(r->rthresh, r->rate));
+		r->rate = fmin(r->rate + 2, fmax(r->rthresh, r->rate));
 	else
 		r->rate += r->step / r->rate;
 	if (r->rate > rate_cap(r))
 		r->rate = rate_cap(r);
 }
 
+/*
+ * A 4xx takes the rate to what the downstream was seen to take (it let
+ * that much through), a little under, and at least to CUT_MAX of the
+ * rate and at most to half of it; no answer at all halves it.
+ */
 static void
-cut(struct release *r, double factor)
+cut(struct release *r, double now, double factor)
 {
-	r->rate = fmax(RATE_MIN, r->rate * factor);
+	double t = taken(r, now);
+
+	if (factor == CUT_THROTTLE && t > 0)
+		r->rate = fmax(r->rate * 0.5, fmin(r->rate * CUT_MAX,
+		    t * CUT_MAX));
+	else if (factor == CUT_THROTTLE)
+		r->rate *= CUT_MAX;
+	else
+		r->rate *= factor;
+	r->rate = fmax(RATE_MIN, r->rate);
 	r->rthresh = r->rate;
-	r->step = fmax(1, r->rate * STEP_SHARE);
+	r->step = fmax(STEP_MIN, r->rate * STEP_SHARE);
 	r->window = fmax(1, floor(r->window * factor));
 	r->wthresh = r->window;
 	if (r->tokens > burst(r))
@@ -146,8 +192,15 @@ come_up(struct release *r, double now)
 	r->last_ok = now;
 	r->window = 1;
 	r->wthresh = r->c.max_window;
-	r->rthresh = fmin(r->good_rate, rate_cap(r));
-	r->rate = fmax(RATE_MIN, r->rthresh / 10);
+	if (r->nok > 0) {
+		/* the rate of the last answer */
+		r->rthresh = fmin(r->good_rate, rate_cap(r));
+		r->rate = fmax(RATE_MIN, r->rthresh / 10);
+	} else {
+		/* nothing learnt: a fresh start */
+		r->rthresh = rate_cap(r);
+		r->rate = fmin(RATE_START, rate_cap(r));
+	}
 	r->tokens = 1;
 	r->refilled = now;
 	return RELEASE_UP;
@@ -169,13 +222,17 @@ release_answer(struct release *r, double now, unsigned long seq,
 	if (a == RELEASE_OK) {
 		r->fails = 0;
 		r->last_ok = now;
+		r->okt[r->okhead] = now;
+		r->okhead = (r->okhead + 1) % EST_RING;
+		if (r->nok < EST_RING)
+			r->nok++;
 		grow(r);
 		r->good_rate = r->rate;
 		return RELEASE_NONE;
 	}
 	r->fails++;
 	if (seq > r->cut_seq)
-		cut(r, a == RELEASE_THROTTLE ? CUT_THROTTLE : CUT_FAIL);
+		cut(r, now, a == RELEASE_THROTTLE ? CUT_THROTTLE : CUT_FAIL);
 	if (r->fails >= r->c.down_attempts &&
 	    now - r->last_ok >= r->c.down_time) {
 		r->down = 1;

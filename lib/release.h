@@ -4,22 +4,27 @@
  * Two figures follow the downstream's answers, as TCP's congestion
  * window does (AIMD): the window, how many messages may be in flight at
  * once, and the rate, how many may start per second (a token bucket
- * with a tenth of a second of burst).  Each starts small and doubles
- * while the downstream keeps answering (slow start); after the first
- * sign of load it grows additively: the window by one message per
- * window of answers, the rate by 2% of the rate it fell from (at least
- * one message a second) per second.  A 4xx answer (421 "too busy" and
- * the like) shrinks both to 0.7 of what they were, no answer at all
- * (refused, timed out, lost) to half; once per window: answers to
- * messages sent before the last cut do not cut again.  They grow only
+ * with a tenth of a second of burst).  Each starts small and grows fast
+ * while the downstream keeps answering (slow start: the window doubles
+ * per window of answers, the rate triples each second); after the first
+ * sign of load they grow additively: the window by one message per
+ * window of answers, the rate by 1% of the rate it fell to (at least
+ * 0.2 messages a second) each second.  A 4xx answer (421 "too busy" and
+ * the like) cuts the window to 0.7 and the rate to what the downstream
+ * was seen to take over the last 2 seconds, a little under (0.95 of it,
+ * and at most 0.95 and at least half of the rate it had): a downstream
+ * that throttles above its capacity is fed just under it.  No answer at
+ * all (refused, timed out, lost) halves both.  Once per window: answers
+ * to messages sent before the last cut do not cut again.  They grow only
  * while they hold messages back, so an idle route does not learn a rate
  * it never tried.
  *
  * A route whose attempts all fail (down_attempts in a row, and no
  * answer for down_time seconds) is down: nothing goes but one probe
  * message every probe_interval seconds.  When one is answered the route
- * is up again, from a window of one and a tenth of the rate it had,
- * doubling back to that rate.
+ * is up again, from a window of one and a tenth of the rate it had at
+ * its last answer, growing fast back to that rate; a route that never
+ * answered starts afresh.
  *
  * Times are seconds as doubles from any fixed origin (a monotonic
  * clock); nothing here reads the clock, so tests drive it.

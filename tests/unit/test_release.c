@@ -109,12 +109,12 @@ converge(double cap, double lat)
 	run(r, s, 0, 180);
 	rate = s->ok / 120.0;
 	snprintf(name, sizeof(name), "cap %.0f/s, latency %.0f ms: "
-	    "%.1f/s taken, within 60%%..100%% of the cap", cap, lat * 1000,
+	    "%.1f/s taken, within 90%%..100%% of the cap", cap, lat * 1000,
 	    rate);
-	ok(rate >= 0.6 * cap && rate <= cap * 1.001, name);
+	ok(rate >= 0.9 * cap && rate <= cap * 1.001, name);
 	snprintf(name, sizeof(name), "cap %.0f/s: %ld of %ld attempts "
-	    "throttled, under 5%%", cap, s->throttled, s->sent);
-	ok(s->throttled * 20 < s->sent, name);
+	    "throttled, under 1%%", cap, s->throttled, s->sent);
+	ok(s->throttled * 100 < s->sent, name);
 	ok(!release_down(r), "a throttling route is not down");
 	release_free(r);
 	free(s);
@@ -178,10 +178,28 @@ main(void)
 	is_int(s->ups, 1, "an answered probe brings the route up");
 	ok(!release_down(r), "up again");
 	ok(s->sent > 2, "up: messages go again");
-
-	/* after coming up the rate starts at a tenth of what it was */
 	release_free(r);
 	free(s);
+
+	/* a route down from its first attempt has learnt nothing: when it
+	 * comes up it starts afresh, not at a tenth of its starting rate */
+	r = release_new(&conf, 0);
+	s = calloc(1, sizeof(*s));
+	s->lat = 0.5;
+	s->fixed = RELEASE_FAIL;
+	run(r, s, 0, 40);
+	ok(release_down(r), "down from the start");
+	s->fixed = -1;
+	s->cap = 100;
+	s->lat = 0.05;
+	s->from = 100;
+	run(r, s, 40, 160);
+	ok(s->ok >= 90 * 60, "down from the start, then up: 90% of a "
+	    "100/s downstream within a minute of coming up");
+	release_free(r);
+	free(s);
+
+	/* after coming up the rate starts at a tenth of what it was */
 	r = release_new(&conf, 0);
 	for (t = 0; t < 30; t += 0.01) {
 		/* learn some rate: every message answered at once */
