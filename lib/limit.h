@@ -96,4 +96,8 @@
 #define LIMIT_DKIM_MIN_BITS	1024	/* smallest RSA key passed (RFC 8301) */
 #define LIMIT_DKIM_SKEW		300	/* seconds a t= may be ahead of now */
 
+/* ARC (lib/arc, RFC 8617) */
+#define LIMIT_ARC_SETS		50	/* instances in a chain (RFC 8617 4.2.1) */
+#define LIMIT_ARC_AAR		(16 * 1024)	/* bytes of an AAR kept per instance */
+
 #endif
