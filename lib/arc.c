@@ -409,12 +409,12 @@ out:
 	return res;
 }
 
-/* The AAR's text after "i=N;", unfolded and trimmed. */
+/* The AAR's text after "i=N;", unfolded, trimmed, blanks squeezed. */
 static char *
 aar_text(const struct msg_field *f)
 {
 	char *v = msg_value(f), *p, *t;
-	size_t n;
+	size_t n, k, o;
 
 	p = strchr(v, ';');
 	p = p != NULL ? p + 1 : v + strlen(v);
@@ -424,8 +424,13 @@ aar_text(const struct msg_field *f)
 	if (n > LIMIT_ARC_AAR)
 		n = LIMIT_ARC_AAR;
 	t = xmalloc(n + 1);
-	memcpy(t, p, n);
-	t[n] = '\0';
+	/* runs of blanks as one space */
+	for (k = 0, o = 0; k < n; k++)
+		if (!WSP(p[k]))
+			t[o++] = p[k];
+		else if (o > 0 && t[o - 1] != ' ')
+			t[o++] = ' ';
+	t[o] = '\0';
 	free(v);
 	return t;
 }
@@ -543,6 +548,102 @@ arc_json(const struct arc_result *r)
 	if (r->cv == ARC_FAIL)
 		json_object_set_new(o, "reason", record_str(r->reason));
 	return o;
+}
+
+/*
+ * The results of an AAR: comments dropped, blanks around "=" dropped,
+ * quotes removed, results split at ";" (not inside quotes), into a copy
+ * of at most LIMIT_ARC_AAR bytes.
+ */
+static char *
+aar_plain(const char *aar)
+{
+	size_t n = strnlen(aar, LIMIT_ARC_AAR), k, o = 0;
+	char *t = xmalloc(n + 1);
+	int depth = 0, quote = 0;
+
+	for (k = 0; k < n; k++) {
+		char ch = aar[k];
+
+		if (ch == '\\' && k + 1 < n && (depth > 0 || quote)) {
+			if (quote)
+				t[o++] = aar[k + 1];
+			k++;
+			continue;
+		}
+		if (quote) {
+			if (ch == '"')
+				quote = 0;
+			else
+				t[o++] = ch == ';' ? ' ' : ch;
+			continue;
+		}
+		if (ch == '(') {
+			depth++;
+			continue;
+		}
+		if (ch == ')' && depth > 0) {
+			depth--;
+			continue;
+		}
+		if (depth > 0)
+			continue;
+		if (ch == '"') {
+			quote = 1;
+			continue;
+		}
+		if (WSP(ch) && o > 0 && t[o - 1] == '=')
+			continue;
+		if (ch == '=')
+			while (o > 0 && WSP(t[o - 1]))
+				o--;
+		t[o++] = WSP(ch) ? ' ' : ch;
+	}
+	t[o] = '\0';
+	return t;
+}
+
+int
+arc_aar_pass(const char *aar, const char *method, const char *prop,
+    const char *domain)
+{
+	char *t = aar_plain(aar), *res, *rs, *tok, *ts, *v, *at;
+	size_t ml = strlen(method), pl = strlen(prop);
+	int found = 0, first = 1;
+
+	for (res = strtok_r(t, ";", &rs); res != NULL && !found;
+	    res = strtok_r(NULL, ";", &rs)) {
+		int ok = 0, named = 0, match = 0;
+
+		if (first) {		/* the authserv-id */
+			first = 0;
+			continue;
+		}
+		for (tok = strtok_r(res, " ", &ts); tok != NULL;
+		    tok = strtok_r(NULL, " ", &ts)) {
+			if (!ok && !named && strncasecmp(tok, method, ml) ==
+			    0 && (tok[ml] == '=' || tok[ml] == '/')) {
+				v = strchr(tok, '=');
+				ok = v != NULL && strcasecmp(v + 1, "pass") == 0;
+				if (!ok)
+					break;
+				named = 1;
+				continue;
+			}
+			if (!named)
+				break;
+			if (strncasecmp(tok, prop, pl) == 0 && tok[pl] == '=') {
+				v = tok + pl + 1;
+				if ((at = strrchr(v, '@')) != NULL)
+					v = at + 1;
+				match = strcasecmp(v, domain) == 0 ? 1 : -1;
+			}
+		}
+		if (ok && match == 1)
+			found = 1;
+	}
+	free(t);
+	return found;
 }
 
 /*

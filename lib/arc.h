@@ -54,9 +54,9 @@ struct arc_set {
 	char s[DKIM_NAME_MAX];		/* not well-formed */
 	char cv[8];			/* its cv= as written, "" if bad */
 	enum dkim_res ams;		/* the AMS: DKIM_NONE if not checked */
-	char *aar;			/* the AAR after "i=N;", unfolded and
-					 * trimmed, at most LIMIT_ARC_AAR
-					 * bytes; NULL if none */
+	char *aar;			/* the AAR after "i=N;", unfolded,
+					 * trimmed, blanks squeezed, at most
+					 * LIMIT_ARC_AAR bytes; NULL if none */
 };
 
 struct arc_result {
@@ -107,6 +107,17 @@ void arc_verify(const struct msg *m, const struct arc_verify_opts *,
  * (on fail)}; wire bytes go through record_str.  A new reference.
  */
 json_t *arc_json(const struct arc_result *);
+
+/*
+ * 1 if the AAR text aar (struct arc_set's: "authserv-id; results") has a
+ * result "method=pass" whose property prop ("header.from",
+ * "smtp.mailfrom", "header.d") is domain (ASCII case ignored; for an
+ * address, its domain); else 0, a result without prop included.  Comments
+ * are skipped.  The AAR is the sealer's word: trust it only when the
+ * chain passes and the sealer is trusted.
+ */
+int arc_aar_pass(const char *aar, const char *method, const char *prop,
+    const char *domain);
 
 struct arc_seal_opts {
 	const struct dkim_privkey *key;
