@@ -104,46 +104,6 @@ work(void *state, json_t *rec, void *arg, char *err, size_t errsz)
 	return auth_record(state, rec, err, errsz);
 }
 
-/* The message on standard input (a pipe from smtp-accept), at most max
- * bytes. */
-static int
-read_stdin(struct msg *m, size_t max, char *err, size_t errsz)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		if (cap - len < 65536) {
-			cap = cap ? cap * 2 : 1 << 20;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = read(0, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errsz, "read stdin: %s",
-			    strerror(errno));
-			free(buf);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			snprintf(err, errsz, "stdin: message over %zu bytes",
-			    max);
-			free(buf);
-			errno = E2BIG;
-			return -1;
-		}
-	}
-	r = msg_parse(m, buf, len, err, errsz);
-	free(buf);
-	return r;
-}
-
 /*
  * --check: the message on standard input (or the one path), its record
  * in SLUICE_RECORD (else the envelope of the flags); the record with its
@@ -173,12 +133,14 @@ check(const struct auth_conf *c, char **paths, int npaths)
 		r = msg_load(&m, paths[0], (size_t)c->max_size, err,
 		    sizeof(err));
 	else
-		r = read_stdin(&m, (size_t)c->max_size, err, sizeof(err));
+		r = msg_read(&m, 0, (size_t)c->max_size, err, sizeof(err));
 	if (r == -1) {
 		json_decref(rec);
 		if (errno == E2BIG)
-			die_perm("%s", err);
-		die_temp("%s", err);
+			die_perm("%s: %s", npaths == 1 ? paths[0] : "stdin",
+			    err);
+		die_temp("%s: %s", npaths == 1 ? paths[0] : "read stdin",
+		    err);
 	}
 	if ((a = auth_new(c, err, sizeof(err))) == NULL)
 		die_temp("%s", err);
