@@ -26,7 +26,8 @@ static const char synopsis[] =
     "mail-auth [--authserv-id NAME] [--dns HOST[:PORT]] "
     "[--lookback-hops N] [--ip ADDR] [--mail-from ADDR] [--helo NAME] "
     "[--check [--exempt TABLE]] [--sign KEY --sign-domain D "
-    "--sign-selector S] [options] [path ...]";
+    "--sign-selector S] [--arc-trusted FILE] [--arc-key KEY --arc-domain D "
+    "--arc-selector S] [options] [path ...]";
 
 /* "relaxed/simple" into the two canonicalisations; 0 if it is one. */
 static int
@@ -54,7 +55,8 @@ parse_canon(const char *s, int *hc, int *bc)
 enum {
 	O_AUTHSERV_ID = 256, O_DNS, O_LOOKBACK, O_IP, O_MAIL_FROM, O_HELO,
 	O_CHECK, O_EXEMPT, O_THREADS, O_WINDOW, O_MAX_SIZE, O_SHA1, O_SIGN,
-	O_SIGN_DOMAIN, O_SIGN_SELECTOR, O_SIGN_HEADERS, O_SIGN_CANON, O_HELP
+	O_SIGN_DOMAIN, O_SIGN_SELECTOR, O_SIGN_HEADERS, O_SIGN_CANON,
+	O_ARC_TRUSTED, O_ARC_KEY, O_ARC_DOMAIN, O_ARC_SELECTOR, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -75,6 +77,10 @@ static const struct option longopts[] = {
 	{ "sign-selector", required_argument, NULL, O_SIGN_SELECTOR },
 	{ "sign-headers", required_argument, NULL, O_SIGN_HEADERS },
 	{ "sign-canon", required_argument, NULL, O_SIGN_CANON },
+	{ "arc-trusted", required_argument, NULL, O_ARC_TRUSTED },
+	{ "arc-key", required_argument, NULL, O_ARC_KEY },
+	{ "arc-domain", required_argument, NULL, O_ARC_DOMAIN },
+	{ "arc-selector", required_argument, NULL, O_ARC_SELECTOR },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -96,46 +102,6 @@ work(void *state, json_t *rec, void *arg, char *err, size_t errsz)
 {
 	(void)arg;
 	return auth_record(state, rec, err, errsz);
-}
-
-/* The message on standard input (a pipe from smtp-accept), at most max
- * bytes. */
-static int
-read_stdin(struct msg *m, size_t max, char *err, size_t errsz)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		if (cap - len < 65536) {
-			cap = cap ? cap * 2 : 1 << 20;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = read(0, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errsz, "read stdin: %s",
-			    strerror(errno));
-			free(buf);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			snprintf(err, errsz, "stdin: message over %zu bytes",
-			    max);
-			free(buf);
-			errno = E2BIG;
-			return -1;
-		}
-	}
-	r = msg_parse(m, buf, len, err, errsz);
-	free(buf);
-	return r;
 }
 
 /*
@@ -167,12 +133,14 @@ check(const struct auth_conf *c, char **paths, int npaths)
 		r = msg_load(&m, paths[0], (size_t)c->max_size, err,
 		    sizeof(err));
 	else
-		r = read_stdin(&m, (size_t)c->max_size, err, sizeof(err));
+		r = msg_read(&m, 0, (size_t)c->max_size, err, sizeof(err));
 	if (r == -1) {
 		json_decref(rec);
 		if (errno == E2BIG)
-			die_perm("%s", err);
-		die_temp("%s", err);
+			die_perm("%s: %s", npaths == 1 ? paths[0] : "stdin",
+			    err);
+		die_temp("%s: %s", npaths == 1 ? paths[0] : "read stdin",
+		    err);
 	}
 	if ((a = auth_new(c, err, sizeof(err))) == NULL)
 		die_temp("%s", err);
@@ -199,8 +167,9 @@ main(int argc, char *argv[])
 	struct auth_conf c;
 	struct filter_conf fc;
 	struct filter_ops ops;
-	const char *exempt = NULL, *sign = NULL;
-	struct dkim_privkey *key = NULL;
+	const char *exempt = NULL, *sign = NULL, *trusted = NULL;
+	const char *arckey = NULL;
+	struct dkim_privkey *key = NULL, *akey = NULL;
 	char err[512];
 	int ch, checking = 0, status;
 
@@ -243,6 +212,10 @@ main(int argc, char *argv[])
 				opts_usage("--sign-canon: relaxed or simple, "
 				    "header/body, not %s", optarg);
 			break;
+		case O_ARC_TRUSTED: trusted = optarg; break;
+		case O_ARC_KEY: arckey = optarg; break;
+		case O_ARC_DOMAIN: c.arc_domain = optarg; break;
+		case O_ARC_SELECTOR: c.arc_selector = optarg; break;
 		case O_HELP:
 			printf("usage: %s\n", synopsis);
 			return 0;
@@ -256,6 +229,19 @@ main(int argc, char *argv[])
 	    (sign != NULL) != (c.sign_selector != NULL))
 		opts_usage("--sign, --sign-domain and --sign-selector go "
 		    "together");
+	if ((arckey != NULL) != (c.arc_domain != NULL) ||
+	    (arckey != NULL) != (c.arc_selector != NULL))
+		opts_usage("--arc-key, --arc-domain and --arc-selector go "
+		    "together");
+	if (arckey != NULL) {
+		if ((akey = dkim_privkey_load(arckey, err, sizeof(err))) ==
+		    NULL)
+			die_perm("--arc-key: %s", err);
+		c.arc_key = akey;
+	}
+	if (trusted != NULL &&
+	    (c.arc_trusted = table_load(trusted, err, sizeof(err))) == NULL)
+		die_perm("--arc-trusted: %s", err);
 	if (sign != NULL) {
 		if ((key = dkim_privkey_load(sign, err, sizeof(err))) == NULL)
 			die_perm("--sign: %s", err);
@@ -274,7 +260,9 @@ main(int argc, char *argv[])
 	if (checking) {
 		status = check(&c, argv + optind, argc - optind);
 		table_free(c.exempt);
+		table_free(c.arc_trusted);
 		dkim_privkey_free(key);
+		dkim_privkey_free(akey);
 		return status;
 	}
 	fc.out = stdout;
@@ -285,6 +273,8 @@ main(int argc, char *argv[])
 	ops.arg = &c;
 	status = filter_run(&fc, &ops, argv + optind, argc - optind);
 	table_free(c.exempt);
+	table_free(c.arc_trusted);
 	dkim_privkey_free(key);
+	dkim_privkey_free(akey);
 	return status;
 }

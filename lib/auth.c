@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "arc.h"
 #include "auth.h"
 #include "authres.h"
 #include "dkim.h"
@@ -335,12 +336,71 @@ do_dkim(struct auth *a, const struct msg *m, json_t *auth,
 	return n;
 }
 
+/* The ARC chain into auth.arc (sealing comes later: it needs the whole
+ * Authentication-Results). */
+static void
+do_arc(struct auth *a, const struct msg *m, json_t *auth,
+    struct authres *ar, struct arc_result *res)
+{
+	struct arc_verify_opts vo;
+	char op[16];
+
+	arc_verify_opts_init(&vo);
+	vo.dns = a->dns;
+	arc_verify(m, &vo, res);
+	json_object_set_new(auth, "arc", arc_json(res));
+	if (res->cv == ARC_PASS) {
+		snprintf(op, sizeof(op), "%d", res->oldest_pass);
+		authres_add(ar, "arc", "pass", NULL, "header.oldest-pass", op,
+		    (char *)NULL);
+	} else
+		authres_add(ar, "arc", arc_cv_str(res->cv), res->cv ==
+		    ARC_FAIL ? res->reason : NULL, (char *)NULL);
+}
+
+/*
+ * A DMARC fail that a trusted ARC sealer vouches for (RFC 7489 7.2.3
+ * trusted_forwarder, RFC 8617 7.2): the chain passes, and going down
+ * from the newest instance through sealers of the --arc-trusted table
+ * only, one of their ARC-Authentication-Results says dmarc=pass for the
+ * author domain (header.from), or a DKIM pass of that very domain
+ * (header.d), or SPF (smtp.mailfrom).  The instance, or 0.
+ */
+static int
+arc_vouches(const struct auth *a, const struct arc_result *res,
+    const char *domain)
+{
+	size_t k;
+
+	if (a->c->arc_trusted == NULL || res->cv != ARC_PASS ||
+	    domain[0] == '\0')
+		return 0;
+	for (k = res->nset; k-- > 0; ) {
+		const struct arc_set *st = &res->set[k];
+
+		if (st->d[0] == '\0' ||
+		    !table_has_domain(a->c->arc_trusted, st->d))
+			return 0;
+		if (st->aar == NULL)
+			continue;
+		if (arc_aar_pass(st->aar, "dmarc", "header.from", domain) ||
+		    arc_aar_pass(st->aar, "dkim", "header.d", domain) ||
+		    arc_aar_pass(st->aar, "spf", "smtp.mailfrom", domain))
+			return st->i;
+	}
+	return 0;
+}
+
 /* DMARC for the Author Domain(s) into auth.dmarc. */
 static void
 do_dmarc(struct auth *a, const struct msg *m, const struct client *cl,
     const struct spf_response *spf, const struct dkim_result *dk,
-    size_t ndk, json_t *auth, struct authres *ar)
+    size_t ndk, const struct arc_result *arc, json_t *auth,
+    struct authres *ar)
 {
+	char why[DMARC_REASON_MAX + DKIM_NAME_MAX + 64];
+	json_t *o;
+	int by = 0;
 	char dom[LIMIT_DMARC_FROM][DMARC_DOMAIN_MAX];
 	struct dmarc_response rs[LIMIT_DMARC_FROM];
 	struct dmarc_dkim dd[LIMIT_DKIM_SIGS + 1];
@@ -374,14 +434,44 @@ do_dmarc(struct auth *a, const struct msg *m, const struct client *cl,
 		}
 		k = dmarc_strictest(rs, nd);
 	}
-	json_object_set_new(auth, "dmarc", dmarc_json(&rs[k]));
+	snprintf(why, sizeof(why), "%s", rs[k].reason);
+	if (rs[k].result == DMARC_FAIL &&
+	    (by = arc_vouches(a, arc, rs[k].domain)) > 0) {
+		rs[k].disposition = DMARC_POLICY_NONE;
+		snprintf(why, sizeof(why), "%s%soverridden: trusted ARC sealer "
+		    "%s i=%d", rs[k].reason, rs[k].reason[0] ? "; " : "",
+		    arc->set[by - 1].d, by);
+	}
+	o = dmarc_json(&rs[k]);
+	if (by > 0) {
+		json_object_set_new(o, "override", json_string("arc"));
+		json_object_set_new(o, "override_reason",
+		    json_string("trusted_forwarder"));
+		json_object_set_new(o, "override_sealer", json_pack("{s:i, "
+		    "s:o}", "i", by, "d", record_str(arc->set[by - 1].d)));
+	}
+	json_object_set_new(auth, "dmarc", o);
 	if (rs[k].domain[0] != '\0')
 		authres_add(ar, "dmarc", dmarc_result_str(rs[k].result),
-		    rs[k].result != DMARC_PASS && rs[k].reason[0] != '\0' ?
-		    rs[k].reason : NULL, "header.from", rs[k].domain, (char *)NULL);
+		    rs[k].result != DMARC_PASS && why[0] != '\0' ?
+		    why : NULL, "header.from", rs[k].domain, (char *)NULL);
 	else
 		authres_add(ar, "dmarc", dmarc_result_str(rs[k].result),
 		    rs[k].reason, (char *)NULL);
+}
+
+/* LF line ends, no final one: a field for auth.headers. */
+static void
+lf_only(char *f)
+{
+	char *p, *q;
+
+	for (p = q = f; *p != '\0'; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*q++ = *p;
+	while (q > f && q[-1] == '\n')
+		q--;
+	*q = '\0';
 }
 
 /* --sign: the DKIM-Signature field into auth.headers, LF line ends. */
@@ -390,7 +480,7 @@ do_sign(struct auth *a, const struct msg *m, json_t *auth, char *err,
     size_t errsz)
 {
 	struct dkim_sign_opts so;
-	char *f, *p, *q;
+	char *f;
 
 	dkim_sign_opts_init(&so);
 	so.domain = a->c->sign_domain;
@@ -400,15 +490,43 @@ do_sign(struct auth *a, const struct msg *m, json_t *auth, char *err,
 	so.bc = (enum dkim_canon)a->c->sign_bc;
 	if ((f = dkim_sign(m, a->c->sign_key, &so, err, errsz)) == NULL)
 		return -1;
-	for (p = q = f; *p != '\0'; p++)
-		if (!(p[0] == '\r' && p[1] == '\n'))
-			*q++ = *p;
-	while (q > f && q[-1] == '\n')	/* the field, no line end */
-		q--;
-	*q = '\0';
+	lf_only(f);
 	json_object_set_new(auth, "headers", json_pack("[s]", f));
 	free(f);
 	return 0;
+}
+
+/* --arc-key: the ARC set into auth.headers, before any DKIM-Signature;
+ * auth.arc says "sealed" (the instance) or "seal_error". */
+static void
+do_seal(struct auth *a, const struct msg *m, const struct arc_result *res,
+    struct authres *ar, json_t *auth)
+{
+	struct arc_seal_opts so;
+	json_t *hdrs, *arc = json_object_get(auth, "arc");
+	char *f[3], err[256];
+	size_t k;
+	int r;
+
+	memset(&so, 0, sizeof(so));
+	so.key = a->c->arc_key;
+	so.domain = a->c->arc_domain;
+	so.selector = a->c->arc_selector;
+	r = arc_seal(m, res, authres_value(ar), &so, f, err, sizeof(err));
+	if (r != 0) {
+		json_object_set_new(arc, "seal_error", json_string(err));
+		return;
+	}
+	if ((hdrs = json_object_get(auth, "headers")) == NULL) {
+		hdrs = json_array();
+		json_object_set_new(auth, "headers", hdrs);
+	}
+	for (k = 0; k < 3; k++) {
+		lf_only(f[k]);
+		json_array_insert_new(hdrs, k, json_string(f[k]));
+		free(f[k]);
+	}
+	json_object_set_new(arc, "sealed", json_integer(res->n + 1));
 }
 
 /* The fields that claim our authserv-id: their indexes in auth.remove. */
@@ -443,6 +561,7 @@ auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
 	struct authres *ar;
 	struct spf_response spf;
 	struct dkim_result dk[LIMIT_DKIM_SIGS + 1];
+	struct arc_result *arc = xmalloc(sizeof(*arc));
 	size_t ndk;
 	json_t *auth;
 
@@ -460,10 +579,15 @@ auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
 	}
 	do_spf(a, &cl, auth, ar, &spf);
 	ndk = do_dkim(a, m, auth, ar, dk);
-	do_dmarc(a, m, &cl, &spf, dk, ndk, auth, ar);
+	do_arc(a, m, auth, ar, arc);
+	do_dmarc(a, m, &cl, &spf, dk, ndk, arc, auth, ar);
 	/* a message that cannot be signed goes on unsigned, with why */
 	if (a->c->sign_key != NULL && do_sign(a, m, auth, err, errsz) == -1)
 		json_object_set_new(auth, "sign_error", json_string(err));
+	if (a->c->arc_key != NULL)
+		do_seal(a, m, arc, ar, auth);
+	arc_result_clear(arc);
+	free(arc);
 	json_object_set_new(auth, "authentication_results",
 	    json_string(authres_value_lf(ar)));
 	claimed(a, m, auth);

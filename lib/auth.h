@@ -38,6 +38,12 @@ struct auth_conf {
 	const char *sign_selector;
 	const char *sign_headers;	/* h= as a colon list, or NULL */
 	int sign_hc, sign_bc;		/* enum dkim_canon */
+	/* ARC: sealers whose word overrides a DMARC fail (NULL: none) */
+	struct table *arc_trusted;
+	/* ARC sealing (--arc-key): NULL key for none */
+	const struct dkim_privkey *arc_key;
+	const char *arc_domain;
+	const char *arc_selector;
 };
 
 struct auth;

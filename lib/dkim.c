@@ -294,6 +294,14 @@ name_ok(const struct dkim_span *v)
 	return lab > 0;
 }
 
+int
+dkim_name_ok(const char *p, size_t len)
+{
+	struct dkim_span v = { p, len };
+
+	return name_ok(&v);
+}
+
 static void
 span_copy(char *dst, size_t dstsz, const struct dkim_span *v)
 {
@@ -410,15 +418,27 @@ sig_ident(struct dkim_sig *sig, const struct dkim_span *v, char *err,
 }
 
 static int
-sig_headers(struct dkim_sig *sig, const struct dkim_span *v, char *err,
-    size_t errsz)
+sig_headers(struct dkim_sig *sig, const struct dkim_span *v, int ams,
+    char *err, size_t errsz)
 {
 	struct dkim_span it;
 	size_t pos = 0, i;
 	int from = 0;
 
 	sig->nh = 0;
+	/* an AMS may sign no field at all (RFC 8617 4.1.2 asks for none) */
+	if (ams && v->len == 0)
+		return 0;
 	while (next_item(v, &pos, &it)) {
+		if (it.len == 0 && ams) {
+			/* "from::to": a name no field has (the ValiMail
+			 * suite passes it) */
+			if (sig->nh == LIMIT_DKIM_HEADERS)
+				return fail(err, errsz, "too many names in "
+				    "h=%s", "");
+			sig->h[sig->nh++] = it;
+			continue;
+		}
 		if (it.len == 0)
 			return fail(err, errsz, "bad h=%s", "");
 		for (i = 0; i < it.len; i++)
@@ -431,7 +451,7 @@ sig_headers(struct dkim_sig *sig, const struct dkim_span *v, char *err,
 			from = 1;
 		sig->h[sig->nh++] = it;
 	}
-	if (!from)
+	if (!from && !ams)
 		return fail(err, errsz, "From not signed%s", "");
 	return 0;
 }
@@ -460,6 +480,10 @@ dkim_sig_parse(struct dkim_sig *sig, const char *value, size_t len,
 	memset(sig, 0, offsetof(struct dkim_sig, h));
 	sig->bstart = sig->bend = 0;
 	sig->l = sig->t = sig->x = -1;
+	/* an AMS without c= is relaxed/relaxed, as dkimpy and the ValiMail
+	 * suite have it (RFC 8617 says only relaxed is used by ARC sealers) */
+	if (ams)
+		sig->hc = sig->bc = DKIM_RELAXED;
 	if (len > LIMIT_DKIM_FIELD)
 		return fail(err, errsz, "signature too long%s", "");
 	if (dkim_tags_parse(value, len, t, LIMIT_DKIM_TAGS, &n, err,
@@ -527,7 +551,7 @@ dkim_sig_parse(struct dkim_sig *sig, const char *value, size_t len,
 	}
 	if ((h = need(t, n, "h", err, errsz)) == NULL)
 		return -1;
-	if (sig_headers(sig, &h->value, err, errsz) == -1)
+	if (sig_headers(sig, &h->value, ams, err, errsz) == -1)
 		return -1;
 	if ((bh = need(t, n, "bh", err, errsz)) == NULL)
 		return -1;
@@ -1214,49 +1238,90 @@ fold_tag(struct str *s, size_t *col, const char *tag, size_t n, int split)
 	}
 }
 
+/* Append the base64 b64 at column *col, folded at FOLD columns. */
+static void
+fold_b64(struct str *s, size_t *col, const char *b64)
+{
+	size_t k, piece, len = strlen(b64);
+
+	for (k = 0; k < len; k += piece) {
+		if (*col >= FOLD) {
+			str_add(s, "\r\n\t", 3);
+			*col = 1;
+		}
+		piece = FOLD - *col;
+		if (piece > len - k)
+			piece = len - k;
+		str_add(s, b64 + k, piece);
+		*col += piece;
+	}
+}
+
 char *
 dkim_sign_fields(const struct dkim_privkey *key, enum dkim_canon hc,
     const char *name, const char *const *tags, size_t ntags,
-    const struct msg_field *const *f, size_t n, char *err, size_t errsz)
+    const struct msg_field *const *f, size_t n, int flags, char *err,
+    size_t errsz)
 {
-	struct str s = { NULL, 0, 0 };
+	struct str s = { NULL, 0, 0 }, out = { NULL, 0, 0 };
 	unsigned char dg[DKIM_DIGEST_MAX], sig[DKIM_SIG_MAX];
-	size_t dlen, slen, col, k, b64len, piece;
+	size_t dlen, slen, col, k, bat = 0, len;
+	int hasb = 0;
 	char *b64;
 
 	str_add(&s, name, strlen(name));
 	str_add(&s, ":", 1);
 	col = s.len;
 	for (k = 0; k < ntags; k++) {
-		fold_tag(&s, &col, tags[k], strlen(tags[k]),
-		    strncmp(tags[k], "h=", 2) == 0);
-		str_add(&s, ";", 1);
-		col++;
+		len = strlen(tags[k]);
+		if (strcmp(tags[k], "b=") == 0 && !hasb) {
+			fold_tag(&s, &col, tags[k], len, 0);
+			bat = s.len;
+			hasb = 1;
+		} else {
+			/* after b= a new line: the signature goes in
+			 * before it without moving what was hashed; h=
+			 * is split only when it cannot fit on a line */
+			if (hasb && k > 0 && strcmp(tags[k - 1], "b=") == 0) {
+				str_add(&s, "\r\n\t", 3);
+				col = 1;
+				str_add(&s, tags[k], len);
+				col += len;
+			} else
+				fold_tag(&s, &col, tags[k], len,
+				    strncmp(tags[k], "h=", 2) == 0 &&
+				    len + 2 > FOLD);
+		}
+		if (k + 1 < ntags || !hasb) {
+			str_add(&s, ";", 1);
+			col++;
+		}
 	}
-	fold_tag(&s, &col, "b=", 2, 0);
+	if (!hasb) {
+		fold_tag(&s, &col, "b=", 2, 0);
+		bat = s.len;
+	}
 	dkim_header_hash(dkim_alg_hash(key->alg), hc, f, n, s.p, s.len,
-	    s.len, s.len, dg, &dlen);
+	    bat, bat, dg, &dlen);
 	if (dkim_sign_digest(key, key->alg, dg, dlen, sig, &slen, err,
 	    errsz) == -1) {
 		free(s.p);
 		return NULL;
 	}
 	b64 = dkim_base64_encode(sig, slen);
-	b64len = strlen(b64);
-	for (k = 0; k < b64len; k += piece) {
-		if (col >= FOLD) {
-			str_add(&s, "\r\n\t", 3);
-			col = 1;
-		}
-		piece = FOLD - col;
-		if (piece > b64len - k)
-			piece = b64len - k;
-		str_add(&s, b64 + k, piece);
-		col += piece;
-	}
-	str_add(&s, "\r\n", 2);
+	/* the column after "b=" */
+	for (k = bat, col = 0; k > 0 && s.p[k - 1] != '\n'; k--)
+		col++;
+	str_add(&out, s.p, bat);
+	if (flags & DKIM_FIELD_BWHOLE)
+		str_add(&out, b64, strlen(b64));
+	else
+		fold_b64(&out, &col, b64);
+	str_add(&out, s.p + bat, s.len - bat);
+	str_add(&out, "\r\n", 2);
 	free(b64);
-	return s.p;
+	free(s.p);
+	return out.p;
 }
 
 /*
@@ -1549,6 +1614,17 @@ default_headers(const struct msg *m, struct str *h)
 	}
 }
 
+char *
+dkim_sign_headers(const struct msg *m)
+{
+	struct str h = { NULL, 0, 0 };
+
+	default_headers(m, &h);
+	if (h.p == NULL)
+		str_add(&h, "", 0);
+	return h.p;
+}
+
 static const char *
 canon_str(enum dkim_canon c)
 {
@@ -1653,7 +1729,7 @@ dkim_sign(const struct msg *m, const struct dkim_privkey *key,
 		tags[k] = t[k].p;
 	dkim_select_fields(m, hs->h, hs->nh, -1, sel);
 	field = dkim_sign_fields(key, o->hc, "DKIM-Signature", tags, nt, sel,
-	    hs->nh, err, errsz);
+	    hs->nh, 0, err, errsz);
 out:
 	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++)
 		free(t[k].p);

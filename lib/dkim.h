@@ -133,6 +133,10 @@ int dkim_base64_decode(const char *s, size_t len, unsigned char *out,
 /* Base64 of n bytes, padded, one line, NUL-terminated; the caller frees. */
 char *dkim_base64_encode(const unsigned char *p, size_t n);
 
+/* 1 if p (len bytes) is a well-formed d= or s=: labels of letters,
+ * digits, "-" and "_", 1 to 63 bytes each, 253 in all; else 0. */
+int dkim_name_ok(const char *p, size_t len);
+
 /* A parsed DKIM-Signature (or ARC-Message-Signature).  The spans in h
  * point into the value it was parsed from. */
 struct dkim_sig {
@@ -300,16 +304,23 @@ int dkim_verify_digest(const struct dkim_key *, enum dkim_alg,
 
 /*
  * Make a signature field "Name: tag; ...; b=VALUE": tags are ntags "k=v"
- * strings in order, b= comes last; the header hash (hc, the hash of the
+ * strings in order; b= goes where the list has the entry "b=" (ARC's
+ * canonical tag order puts it second), else last; the header hash (hc, the hash of the
  * key's algorithm) covers the n fields f (NULL entries add nothing), then
  * the new field with b= empty.  The caller puts a= among the tags
  * (dkim_alg_str(dkim_privkey_alg(key))).  The field is folded at 78
- * columns (h= after its colons, b= anywhere, other tags whole) and ends
- * in CRLF; the caller frees.
+ * columns (b= anywhere, h= after its colons when it cannot fit on a
+ * line, other tags whole; a new line after a b= that is not last) and
+ * ends in CRLF; the caller frees.  With DKIM_FIELD_BWHOLE in flags the
+ * value of b= is not folded: an ARC-Message-Signature is hashed by the
+ * ARC-Seals above it, and sealers (the ValiMail suite's among them) put
+ * b= whole, so the seal's b= comes out the same as theirs.
  */
+#define DKIM_FIELD_BWHOLE	1
 char *dkim_sign_fields(const struct dkim_privkey *, enum dkim_canon hc,
     const char *name, const char *const *tags, size_t ntags,
-    const struct msg_field *const *f, size_t n, char *err, size_t errsz);
+    const struct msg_field *const *f, size_t n, int flags, char *err,
+    size_t errsz);
 
 /*
  * Layer 3: a message.
@@ -421,6 +432,11 @@ struct dkim_sign_opts {
 	"in-reply-to:references:list-id:list-unsubscribe"
 
 void dkim_sign_opts_init(struct dkim_sign_opts *);
+
+/* The default h= for m as a colon list: the names of DKIM_SIGN_HEADERS
+ * present, each once more than present ("" when none is).  The caller
+ * frees. */
+char *dkim_sign_headers(const struct msg *m);
 
 /*
  * The DKIM-Signature field for m (to put above its first field), signed

@@ -108,4 +108,8 @@
 /* Lookalikes (lib/lookalike) */
 #define LIMIT_LOOKALIKE_NAME	256	/* bytes of a display name compared */
 
+/* ARC (lib/arc, RFC 8617) */
+#define LIMIT_ARC_SETS		50	/* instances in a chain (RFC 8617 4.2.1) */
+#define LIMIT_ARC_AAR		(16 * 1024)	/* bytes of an AAR kept per instance */
+
 #endif

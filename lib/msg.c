@@ -193,6 +193,41 @@ msg_load(struct msg *m, const char *path, size_t max, char *err,
 	return ret;
 }
 
+int
+msg_read(struct msg *m, int fd, size_t max, char *err, size_t errsz)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int r, e;
+
+	memset(m, 0, sizeof(*m));
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 1 << 20;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			e = errno;
+			free(buf);
+			return fail(err, errsz, e, strerror(e));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			return fail(err, errsz, E2BIG, "message too big");
+		}
+	}
+	r = msg_parse(m, buf, len, err, errsz);
+	free(buf);
+	return r;
+}
+
 void
 msg_free(struct msg *m)
 {

@@ -45,6 +45,9 @@ struct msg {
 int msg_load(struct msg *, const char *path, size_t max, char *err,
     size_t errsz);
 
+/* The same from the file descriptor fd, read to its end (a pipe). */
+int msg_read(struct msg *, int fd, size_t max, char *err, size_t errsz);
+
 /* The same from n bytes in memory (copied). */
 int msg_parse(struct msg *, const void *buf, size_t n, char *err,
     size_t errsz);

@@ -68,6 +68,10 @@ fuzz() {
 	fuzz url
 }
 
+@test "fuzz_arc: 5 seconds find nothing" {
+	fuzz arc
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do

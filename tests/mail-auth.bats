@@ -262,3 +262,103 @@ sign() {
 	[ "$(spooled)" -eq 1 ]
 	stop_accept
 }
+
+# forward ARGS...: mail-auth at a forwarder fwd.example that sees an SPF
+# pass and seals with example.org's rsa key; the message it passes on (its
+# Authentication-Results and auth.headers on top, as mail-pool writes it)
+# into $T/sealed.eml.
+forward() {
+	auth --authserv-id fwd.example --ip 192.0.2.1 --mail-from a@example.org \
+	    --arc-key "$A/rsa.key" --arc-domain example.org --arc-selector rsa "$@"
+	[ "$status" -eq 0 ]
+	{ printf 'Authentication-Results: %s\n' "$(f auth.authentication_results)"
+	  jq -r '.auth.headers[]' "$T/out"
+	  cat "$A/plain.eml"; } >"$T/sealed.eml"
+}
+
+@test "ARC: usage; no chain is arc=none" {
+	run -100 --separate-stderr mail-auth --arc-key "$A/rsa.key"
+	[ "${stderr_lines[0]}" = "mail-auth: --arc-key, --arc-domain and --arc-selector go together" ]
+	run -100 --separate-stderr mail-auth --arc-trusted "$T/nonexistent" "$A/plain.eml"
+	[ "$stderr" = "mail-auth: --arc-trusted: $T/nonexistent: No such file or directory" ]
+	auth --ip 192.0.2.1 --mail-from a@example.org "$A/plain.eml"
+	[ "$(f auth.arc)" = '{"result":"none","instances":0,"oldest_pass":null}' ]
+	[[ "$(f auth.authentication_results)" == *"arc=none"* ]]
+}
+
+@test "ARC sealing: the three fields in auth.headers, over our Authentication-Results" {
+	forward "$A/plain.eml"
+	[ "$(f auth.arc.sealed)" = 1 ]
+	[[ "$(f auth.headers.0)" == "ARC-Seal: a=rsa-sha256; b="*"cv=none; d=example.org; i=1; s=rsa; t="* ]]
+	[[ "$(f auth.headers.1)" == "ARC-Message-Signature: a=rsa-sha256; b="*"c=relaxed/relaxed;"*"h=from:from:subject:subject:date:date:message-id:message-id:to:to; i=1;"*"s=rsa; t="* ]]
+	[ "$(f auth.headers.2)" = "ARC-Authentication-Results: i=1; $(f auth.authentication_results)" ]
+	[[ "$(f auth.headers.2)" == *"dmarc=pass header.from=example.org"* ]]
+	# what mail-pool would pass on verifies, here and in dkimpy
+	auth --ip 203.0.113.9 --mail-from a@example.org "$T/sealed.eml"
+	[ "$(f auth.arc.result)" = pass ]
+	[ "$(f auth.arc.instances)" = 1 ]
+	[ "$(f auth.arc.oldest_pass)" = 1 ]
+	[ "$(f auth.arc.sealers.0.d)" = example.org ]
+	[ "$(f auth.arc.sealers.0.cv)" = none ]
+	[[ "$(f auth.arc.sealers.0.aar)" == "fwd.example; spf=pass"* ]]
+	[[ "$(f auth.authentication_results)" == *"arc=pass header.oldest-pass=1"* ]]
+	sed 's/$/\r/' "$T/sealed.eml" >"$T/crlf.eml"
+	run /usr/bin/python3 "$TOP/tests/dkimpy-tool" arc-verify "$DNSPORT" <"$T/crlf.eml"
+	[ "$output" = "pass success" ]
+	# with --sign too: the ARC set first, then the DKIM-Signature
+	forward --sign "$A/ed.key" --sign-domain example.org --sign-selector ed "$A/plain.eml"
+	[[ "$(f auth.headers.0)" == "ARC-Seal: "* ]]
+	[[ "$(f auth.headers.3)" == "DKIM-Signature: "* ]]
+	# a second hop seals i=2 with cv=pass
+	auth --authserv-id mx.sluice.test --ip 203.0.113.9 --mail-from a@example.org \
+	    --arc-key "$A/ed.key" --arc-domain example.org --arc-selector ed "$T/sealed.eml"
+	[ "$(f auth.arc.sealed)" = 2 ]
+	[[ "$(f auth.headers.0)" == "ARC-Seal: a=ed25519-sha256; b="*"cv=pass; d=example.org; i=2; s=ed"* ]]
+}
+
+@test "ARC: a trusted sealer's dmarc=pass overrides a DMARC fail; an untrusted one does not" {
+	forward "$A/plain.eml"
+	echo "example.org  # our list server" >"$T/trusted"
+	echo "lists.example.net" >"$T/untrusted"
+	# the forward broke SPF and nothing is DKIM-signed: DMARC fails
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" \
+	    --authserv-id mx.sluice.test --arc-trusted "$T/trusted" \
+	    --ip 203.0.113.9 --mail-from a@example.org "$T/sealed.eml"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" >"$T/out"
+	[ "$(f auth.dmarc.result)" = fail ]
+	[ "$(f auth.dmarc.policy)" = reject ]
+	[ "$(f auth.dmarc.disposition)" = none ]
+	[ "$(f auth.dmarc.override)" = arc ]
+	[ "$(f auth.dmarc.override_reason)" = trusted_forwarder ]
+	[ "$(f auth.dmarc.override_sealer)" = '{"i":1,"d":"example.org"}' ]
+	[[ "$(f auth.authentication_results)" == *'dmarc=fail reason="'*'overridden: trusted ARC sealer example.org i=1" header.from=example.org'* ]]
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" \
+	    --arc-trusted "$T/untrusted" \
+	    --ip 203.0.113.9 --mail-from a@example.org "$T/sealed.eml"
+	[ "$status" -eq 100 ]
+	[ "$stderr" = "5.7.1 DMARC policy of example.org says reject" ]
+	printf '%s\n' "$output" >"$T/out"
+	[ "$(f auth.arc.result)" = pass ]
+	[ "$(f auth.dmarc.override)" = MISSING ]
+	# a broken chain overrides nothing, trusted sealer or not
+	sed 's/Hello Bob\./Hello Bob!/' "$T/sealed.eml" >"$T/broken.eml"
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" \
+	    --arc-trusted "$T/trusted" \
+	    --ip 203.0.113.9 --mail-from a@example.org "$T/broken.eml"
+	[ "$status" -eq 100 ]
+	printf '%s\n' "$output" >"$T/out"
+	[ "$(f auth.arc.result)" = fail ]
+	[ "$(f auth.arc.reason)" = "ARC-Message-Signature i=1: body hash mismatch" ]
+	[ "$(f auth.arc.oldest_pass)" = null ]
+	# a trusted sealer whose own check failed DMARC vouches for nothing
+	auth --authserv-id fwd.example --ip 203.0.113.9 --mail-from a@example.org \
+	    --arc-key "$A/rsa.key" --arc-domain example.org --arc-selector rsa "$A/plain.eml"
+	{ printf 'Authentication-Results: %s\n' "$(f auth.authentication_results)"
+	  jq -r '.auth.headers[]' "$T/out"; cat "$A/plain.eml"; } >"$T/failed.eml"
+	run --separate-stderr mail-auth --check --dns "127.0.0.1:$DNSPORT" \
+	    --arc-trusted "$T/trusted" \
+	    --ip 203.0.113.9 --mail-from a@example.org "$T/failed.eml"
+	[ "$status" -eq 100 ]
+}

@@ -71,26 +71,13 @@ num(const char *s)
 static void
 read_msg(struct msg *m)
 {
-	char err[128], *buf = NULL;
-	size_t n = 0, cap = 0, r;
+	char err[128];
 
-	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 131072;
-			if (cap > (size_t)LIMIT_MESSAGE_SIZE + 65536)
-				die_perm("stdin: message too big");
-			buf = xreallocarray(buf, cap, 1);
-		}
-		r = fread(buf + n, 1, cap - n, stdin);
-		n += r;
-		if (r == 0)
-			break;
+	if (msg_read(m, 0, LIMIT_MESSAGE_SIZE, err, sizeof(err)) == -1) {
+		if (errno == E2BIG || errno == EINVAL)
+			die_perm("stdin: %s", err);
+		die_temp("read stdin: %s", err);
 	}
-	if (ferror(stdin))
-		die_temp("read stdin: %s", strerror(errno));
-	if (msg_parse(m, buf, n, err, sizeof(err)) == -1)
-		die_perm("stdin: %s", err);
-	free(buf);
 }
 
 static int
