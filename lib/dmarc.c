@@ -7,12 +7,15 @@
  * and each name is asked once per check.  libunbound's cache serves the
  * next message.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <idn2.h>
 
 #include "dmarc.h"
 #include "dns.h"
@@ -1045,6 +1048,35 @@ out:
 /* The From field                                                      */
 /* ------------------------------------------------------------------ */
 
+/* A domain with U-labels (SMTPUTF8 mail: RFC 6532) into A-labels, in
+ * place, as the DNS names its records (IDNA2008, with UTS #46 mapping,
+ * non-transitional).  0, or -1 for a name IDNA refuses. */
+static int
+idna(char d[DMARC_DOMAIN_MAX])
+{
+	const unsigned char *p;
+	char *a = NULL;
+	size_t n;
+
+	for (p = (const unsigned char *)d; *p != '\0' && *p < 0x80; p++)
+		;
+	if (*p == '\0')
+		return 0;
+	if (idn2_to_ascii_8z(d, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) !=
+	    IDN2_OK)
+		return -1;
+	n = strlen(a);
+	if (n == 0 || n > 253) {
+		idn2_free(a);
+		return -1;
+	}
+	for (p = (const unsigned char *)a; *p != '\0'; p++)
+		d[p - (const unsigned char *)a] = (char)tolower(*p);
+	d[n] = '\0';
+	idn2_free(a);
+	return 0;
+}
+
 /* Add the domain of addr-spec a (n bytes: quoted strings kept, comments
  * and spaces out) to dom.  Returns 0 (added or already there), 1 (no '@':
  * not an address), -1 (bad). */
@@ -1085,6 +1117,9 @@ from_addr(const char *a, size_t n, char dom[][DMARC_DOMAIN_MAX], size_t max,
 		d[o++] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 	}
 	d[o] = '\0';
+	if (idna(d) == -1)
+		return -1;
+	o = strlen(d);
 	for (i = 0; i < *nd; i++)
 		if (strcmp(dom[i], d) == 0)
 			return 0;

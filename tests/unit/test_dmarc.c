@@ -242,8 +242,18 @@ static const struct fcase fcases[] = {
 	{ "a@example.com;", DMARC_FROM_BAD, 0, NULL, NULL },
 	{ "A: B: a@example.com;;", DMARC_FROM_BAD, 0, NULL, NULL },
 	{ "<<a@example.com>>", DMARC_FROM_BAD, 0, NULL, NULL },
+	/* U-labels (RFC 6532) into the A-labels the DNS names */
 	{ "u@b\xc3\xbc" "cher.example", DMARC_FROM_OK, 1,
-	    "b\xc3\xbc" "cher.example", NULL },
+	    "xn--bcher-kva.example", NULL },
+	{ "U <u@B\xc3\x9c" "CHER.Example>", DMARC_FROM_OK, 1,
+	    "xn--bcher-kva.example", NULL },
+	{ "u@xn--bcher-kva.example, v@b\xc3\xbc" "cher.example",
+	    DMARC_FROM_OK, 1, "xn--bcher-kva.example", NULL },
+	{ "u@\xff\xfe.example", DMARC_FROM_BAD, 0, NULL, NULL },
+	/* UTS #46 maps a zero-width space to nothing: the policy asked
+	 * for is that of the domain the reader sees */
+	{ "u@a\xe2\x80\x8b" "b.example", DMARC_FROM_OK, 1, "ab.example",
+	    NULL },
 };
 
 static void
