@@ -30,6 +30,7 @@ LIBS_JSON  := $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_EVENT := $(shell pkg-config --libs libevent_openssl libevent_pthreads libevent openssl 2>/dev/null)
 LIBS_DNS   := $(shell pkg-config --libs libunbound 2>/dev/null)
 LIBS_SSL   := $(shell pkg-config --libs openssl 2>/dev/null)
+LIBS_SCAN  := $(shell pkg-config --libs libarchive 2>/dev/null) -lmagic
 
 PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
@@ -40,6 +41,7 @@ LIBS_dkim-keygen = $(LIBS_SSL) $(LIBS_JSON) $(LIBS_DNS)
 LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-auth = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-pool   = $(LIBS_JSON)
+LIBS_mail-scan   = $(LIBS_SCAN) $(LIBS_JSON) $(LIBS_SSL)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))
