@@ -40,6 +40,8 @@ struct filter {
 	int out_failed;
 };
 
+static void drain(struct filter *, int);
+
 static void *
 worker(void *arg)
 {
@@ -67,6 +69,9 @@ worker(void *arg)
 			it->failed = 1;
 		pthread_mutex_lock(&f->mu);
 		it->done = 1;
+		/* out now: on a live stream the next record may be long in
+		 * coming, and this one must not wait for it */
+		drain(f, 0);
 		pthread_cond_broadcast(&f->done_cv);
 	}
 	pthread_mutex_unlock(&f->mu);

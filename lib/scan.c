@@ -280,6 +280,7 @@ struct job {
 	int floor;
 	int nreasons;
 	unsigned long long expanded;	/* archive bytes, all archives */
+	int bombed;			/* no archive opened after a bomb */
 	/* the leaf in hand, and its part */
 	struct file *cur;
 	const struct mime_part *curp;
@@ -329,9 +330,16 @@ reason(void *arg, const char *id, int score, const char *detail)
 {
 	struct job *j = arg;
 	const struct rule *r = rule_of(id);
-	json_t *o;
+	json_t *o, *v;
+	size_t i;
+	int again = 0;
 
-	j->score[r->cls] += score;
+	/* a rule scores once a message, however often it fires */
+	json_array_foreach(j->reasons, i, v)
+		if (strcmp(record_get(v, "rule"), id) == 0)
+			again = 1;
+	if (!again)
+		j->score[r->cls] += score;
 	if (r->floor)
 		j->floor = 1;
 	if (r->unscanned)
@@ -639,6 +647,8 @@ walk(struct job *j, struct file *f, const char *type, const char *pass,
 	int enc = 0, r, stop = 0;
 	char *buf;
 
+	if (j->bombed)
+		return 0;
 	if (f->depth >= j->c->max_archive_depth) {
 		reasonf(j, "archive_depth", 6, f, "an archive nested past "
 		    "depth %d", j->c->max_archive_depth);
@@ -649,7 +659,8 @@ walk(struct job *j, struct file *f, const char *type, const char *pass,
 		return 0;
 	}
 	buf = xmalloc(CHUNK);
-	while (!stop && (r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+	while (!stop && !j->bombed &&
+	    (r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		struct file m;
 		const char *mn;
 		char *p;
@@ -711,7 +722,7 @@ walk(struct job *j, struct file *f, const char *type, const char *pass,
 			if (j->expanded > j->c->max_expand) {
 				reasonf(j, "archive_bomb", 10, f, "over %llu "
 				    "bytes expanded", j->c->max_expand);
-				stop = 1;
+				j->bombed = stop = 1;
 				break;
 			}
 			if (mine > RATIO_FLOOR && f->b.size > 0 &&
@@ -719,7 +730,7 @@ walk(struct job *j, struct file *f, const char *type, const char *pass,
 			    j->c->max_ratio) {
 				reasonf(j, "archive_bomb", 10, f, "expands over "
 				    "%ld times its size", j->c->max_ratio);
-				stop = 1;
+				j->bombed = stop = 1;
 				break;
 			}
 			blob_put(&m.b, buf, (size_t)n);
@@ -880,11 +891,11 @@ check_file(struct job *j, struct file *f)
 		reasonf(j, "shortcut_file", 5, f, "a Windows shortcut");
 	if (in_list(e1, image_ext) ||
 	    strcmp(type, "application/x-iso9660-image") == 0)
-		reasonf(j, "disk_image", 4, f, "%s", e1[0] ? e1 : type);
+		reasonf(j, "disk_image", 5, f, "%s", e1[0] ? e1 : type);
 	if (strcmp(e1, "one") == 0 || strcmp(e1, "onepkg") == 0 ||
 	    (hl >= 16 && memcmp(head, "\xe4\x52\x5c\x7b\x8c\xd8\xa7\x4d"
 	    "\xae\xb1\x53\x78\xd0\x29\x96\xd3", 16) == 0))
-		reasonf(j, "onenote_file", 4, f, "a OneNote notebook");
+		reasonf(j, "onenote_file", 5, f, "a OneNote notebook");
 	if (f->declared != NULL && strcmp(f->declared, "application/pdf") ==
 	    0 && strcmp(type, "application/pdf") != 0 && !exe)
 		reasonf(j, "type_mismatch", 2, f, "declared %.60s, is %.60s",
@@ -892,8 +903,7 @@ check_file(struct job *j, struct file *f)
 	if (is_ole_type(type) && blob_find(&f->b, ole_macro, 0)) {
 		add_attr(f->attrs, "macro");
 		reasonf(j, "office_macro", 6, f, "VBA project in an OLE file");
-	}
-	if (f->depth > 0 && f->name != NULL &&
+	} else if (f->depth > 0 && f->name != NULL &&
 	    (strcasecmp(f->name + strlen(f->name) - (strlen(f->name) >= 14 ?
 	    14 : strlen(f->name)), "vbaProject.bin") == 0))
 		reasonf(j, "office_macro", 6, f, "VBA project in an Office "
