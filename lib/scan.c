@@ -285,7 +285,7 @@ struct job {
 	struct file *cur;
 	const struct mime_part *curp;
 	/* password candidates from the text */
-	char cand[CANDIDATES_MAX][CANDIDATE_LEN];
+	char cand[CANDIDATES_MAX][CANDIDATE_LEN + 1];
 	int ncand;
 	char word[CANDIDATE_LEN + 1];
 	size_t wlen;
@@ -749,6 +749,113 @@ walk(struct job *j, struct file *f, const char *type, const char *pass,
 	return enc;
 }
 
+/* ---- TNEF (winmail.dat): its attachments as files ---- */
+
+#define TNEF_ATTRS	10000	/* attributes read per TNEF stream */
+
+static void
+tnef_flush(struct job *j, struct file *f, struct file *m, int *have)
+{
+	char *p;
+	size_t pl;
+
+	if (!*have)
+		return;
+	*have = 0;
+	blob_done(&m->b);
+	if (m->name == NULL)
+		m->name = xstrdup("attachment");
+	pl = strlen(f->path) + strlen(m->name) + 2;
+	p = xmalloc(pl);
+	snprintf(p, pl, "%s/%s", f->path, m->name);
+	m->path = p;
+	m->depth = f->depth + 1;
+	check_file(j, m);
+	blob_free(&m->b);
+	free(m->name);
+	free(m->path);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * MS-OXTNEF: a signature, a key, then attributes (level, id, length,
+ * data, checksum).  attAttachRendData starts an attachment,
+ * attAttachTitle names it, attAttachData holds it.
+ */
+static void
+tnef_walk(struct job *j, struct file *f)
+{
+	unsigned char h[9], *buf;
+	off_t off = 6;
+	struct file m;
+	int have = 0, n;
+
+	memset(&m, 0, sizeof(m));
+	if (f->depth >= j->c->max_archive_depth) {
+		reasonf(j, "archive_depth", 6, f, "TNEF nested past depth %d",
+		    j->c->max_archive_depth);
+		return;
+	}
+	buf = xmalloc(CHUNK);
+	for (n = 0; n < TNEF_ATTRS && !j->bombed; n++) {
+		unsigned int id;
+		unsigned long long len;
+		off_t at;
+
+		if (blob_pread(&f->b, h, 9, off) != 9)
+			break;
+		id = (unsigned)h[1] | (unsigned)h[2] << 8;
+		len = (unsigned long long)h[5] | (unsigned long long)h[6] << 8 |
+		    (unsigned long long)h[7] << 16 |
+		    (unsigned long long)h[8] << 24;
+		at = off + 9;
+		if (len > f->b.size - (unsigned long long)at)
+			break;		/* cut short: what came is listed */
+		off = at + (off_t)len + 2;
+		if (id == 0x9002) {
+			tnef_flush(j, f, &m, &have);
+			continue;
+		}
+		if (id == 0x8010) {
+			char name[256];
+			size_t k = len < sizeof(name) - 1 ? len :
+			    sizeof(name) - 1;
+			ssize_t r = blob_pread(&f->b, name, k, at);
+
+			if (r < 0)
+				break;
+			name[r] = '\0';
+			free(m.name);
+			m.name = xstrdup(name);
+			if (!have) {
+				blob_init(&m.b);
+				m.attrs = json_array();
+				have = 1;
+			}
+			continue;
+		}
+		if (id != 0x800f)
+			continue;
+		if (!have) {
+			blob_init(&m.b);
+			m.attrs = json_array();
+			have = 1;
+		}
+		while (len > 0) {
+			size_t want = len < CHUNK ? (size_t)len : CHUNK;
+			ssize_t r = blob_pread(&f->b, buf, want, at);
+
+			if (r <= 0)
+				break;
+			blob_put(&m.b, buf, (size_t)r);
+			at += r;
+			len -= (unsigned long long)r;
+		}
+	}
+	tnef_flush(j, f, &m, &have);
+	free(buf);
+}
+
 /* ---- one file: types, names, contents ---- */
 
 static int
@@ -948,7 +1055,10 @@ check_file(struct job *j, struct file *f)
 		json_array_append_new(j->files, o);
 	else
 		json_decref(o);
-	if (is_archive(type)) {
+	if (strcmp(type, "application/vnd.ms-tnef") == 0 ||
+	    (hl >= 4 && memcmp(head, "\x78\x9f\x3e\x22", 4) == 0))
+		tnef_walk(j, f);
+	else if (is_archive(type)) {
 		char *t = xstrdup(type);	/* magic's buffer is reused */
 
 		if (walk(j, f, t, NULL, NULL)) {
@@ -1009,8 +1119,10 @@ word_end(struct job *j)
 			    strcmp(low, "passe") == 0 || *s == '\0')
 				return;
 			if (j->ncand < CANDIDATES_MAX && strlen(s) >= 3) {
-				snprintf(j->cand[j->ncand], CANDIDATE_LEN, "%s",
-				    s);
+				/* s is at most CANDIDATE_LEN bytes: a word */
+				size_t sl = strlen(s);
+
+				memcpy(j->cand[j->ncand], s, sl + 1);
 				j->ncand++;
 			}
 		}

@@ -92,11 +92,11 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$T/out" "$@"
 	[ "$(jfield "$T/out" scan.headers.1)" = "X-Sluice-Reasons: hash_blocklist" ]
 }
 
-@test "clamav-testfiles: clam.exe found by hash in every archive format, and in a zip in a zip" {
+@test "clamav-testfiles: clam.exe found by hash in every archive format and TNEF, and in a zip in a zip" {
 	local f list=$T/clam.list
 	sha256sum "$CLAMDIR/clam.exe" | cut -d' ' -f1 >"$list"
 	for f in clam.zip clam.7z clam.tar.gz clam.cab clam.exe.bz2 \
-	    clam.bz2.zip clam.newc.cpio clam.odc.cpio; do
+	    clam.bz2.zip clam.newc.cpio clam.odc.cpio clam.tnef; do
 		python3 - "$CLAMDIR/$f" "$T/m.eml" <<'PY'
 import email.message, io, sys, zipfile
 data = open(sys.argv[1], "rb").read()
