@@ -1169,7 +1169,8 @@ body_line(struct mime *m, struct node *n, const char *s, size_t len,
 		return;
 	}
 	decode(m, n, s, len);
-	snprintf(n->eol, sizeof(n->eol), "%s", eol);
+	/* eol is "", "\n" or "\r\n" */
+	memcpy(n->eol, eol, strlen(eol) + 1);
 }
 
 /* Is the line a boundary of an open multipart?  Its index, or -1;

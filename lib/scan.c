@@ -157,17 +157,41 @@ spill(struct blob *b)
 		}
 		off += (size_t)w;
 	}
-	free(b->mem);
-	b->mem = NULL;
-	b->len = b->cap = 0;
+	/* mem is the write buffer from now on */
+	b->len = 0;
+	if (b->cap < CHUNK) {
+		free(b->mem);
+		b->mem = xmalloc(CHUNK);
+		b->cap = CHUNK;
+	}
 	return 0;
+}
+
+/* The write buffer of a spilled blob out to its file. */
+static void
+blob_flush(struct blob *b)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	if (b->fd == -1 || b->werr)
+		return;
+	while (off < b->len) {
+		if ((w = write(b->fd, b->mem + off, b->len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			b->werr = errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	b->len = 0;
 }
 
 static void
 blob_put(struct blob *b, const void *s, size_t n)
 {
 	const unsigned char *p = s;
-	ssize_t w;
 
 	if (n == 0)
 		return;
@@ -192,15 +216,17 @@ blob_put(struct blob *b, const void *s, size_t n)
 		b->werr = errno ? errno : EIO;
 		return;
 	}
-	while (n > 0) {
-		if ((w = write(b->fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			b->werr = errno;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
+	while (n > 0 && !b->werr) {
+		size_t k = b->cap - b->len;
+
+		if (k > n)
+			k = n;
+		memcpy(b->mem + b->len, p, k);
+		b->len += k;
+		p += k;
+		n -= k;
+		if (b->len == b->cap)
+			blob_flush(b);
 	}
 }
 
@@ -209,6 +235,7 @@ blob_done(struct blob *b)
 {
 	unsigned int k = 32;
 
+	blob_flush(b);
 	EVP_DigestFinal_ex(b->sha, b->digest, &k);
 }
 

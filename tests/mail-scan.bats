@@ -300,3 +300,15 @@ open(sys.argv[1], "wb").write(bytes(m))' "$T/z.eml"
 	run -111 --separate-stderr bash -c 'mail-scan "$1" >/dev/full' _ "$CORPUS/remove.eml"
 	[ "$stderr" = "mail-scan: write stdout: No space left on device" ]
 }
+
+@test "every MIME message of ../shared/conformance scans, one record each" {
+	local conf=${SLUICE_CONFORMANCE:-$TOP/../../shared/conformance}
+	[ -d "$conf" ] || conf=/work/shared/conformance
+	find "$conf"/mime-* -type f \( -name '*.eml' -o -name '*.raw' -o -name 'msg_*.txt' \) |
+		sort >"$T/files"
+	[ "$(wc -l <"$T/files")" = 190 ]
+	run -0 --separate-stderr bash -c 'xargs -d "\n" mail-scan <"$1" >"$2"' _ "$T/files" "$T/out"
+	[ "$stderr" = "" ]
+	[ "$(wc -l <"$T/out")" = 190 ]
+	[ "$(grep -c '"scan":{"verdict":"' "$T/out")" = 190 ]
+}
