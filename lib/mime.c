@@ -725,6 +725,24 @@ begin_part(struct mime *m, struct node *n)
 		m->o.begin(m->o.arg, &n->p);
 }
 
+/* The bytes of an unfinished base64 quantum (padded or cut short) into
+ * out (3 bytes); their count.  The quantum starts again. */
+static size_t
+b64_tail(struct node *n, char *out)
+{
+	size_t o = 0;
+
+	if (n->b64n == 2)
+		out[o++] = (char)(n->b64acc >> 4);
+	else if (n->b64n == 3) {
+		out[o++] = (char)(n->b64acc >> 10);
+		out[o++] = (char)(n->b64acc >> 2);
+	}
+	n->b64n = 0;
+	n->b64acc = 0;
+	return o;
+}
+
 /* Decoder of a leaf: n bytes (line ends included) of transfer encoding. */
 static void
 decode(struct mime *m, struct node *n, const char *s, size_t len)
@@ -744,14 +762,7 @@ decode(struct mime *m, struct node *n, const char *s, size_t len)
 			if ((v = b64val(c)) < 0) {
 				if (c == '=') {
 					/* padding ends the quantum */
-					if (n->b64n == 2)
-						out[o++] = (char)(n->b64acc >> 4);
-					else if (n->b64n == 3) {
-						out[o++] = (char)(n->b64acc >> 10);
-						out[o++] = (char)(n->b64acc >> 2);
-					}
-					n->b64n = 0;
-					n->b64acc = 0;
+					o += b64_tail(n, out + o);
 				} else if (c != '\r' && c != '\n' && c != ' ' &&
 				    c != '\t' && !n->b64bad) {
 					n->b64bad = 1;
@@ -871,15 +882,8 @@ end_leaf(struct mime *m, struct node *n)
 	if (n->enc == E_B64 && n->b64n > 0) {
 		/* a quantum without its padding: what it holds */
 		char out[3];
-		size_t o = 0;
+		size_t o = b64_tail(n, out);
 
-		if (n->b64n == 2)
-			out[o++] = (char)(n->b64acc >> 4);
-		else if (n->b64n == 3) {
-			out[o++] = (char)(n->b64acc >> 10);
-			out[o++] = (char)(n->b64acc >> 2);
-		}
-		n->b64n = 0;
 		emit(m, n, out, o);
 	}
 	if (n->nconv > 0 && n->p.text && m->o.text)

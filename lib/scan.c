@@ -293,7 +293,7 @@ blob_each(const struct blob *b, size_t keep,
 
 struct pending {
 	struct blob b;
-	char *type, *path;
+	char *type, *path, *name;
 	int depth;
 };
 
@@ -950,6 +950,7 @@ keep_pending(struct job *j, struct file *f)
 	p = &j->pend[j->npend++];
 	p->b = f->b;
 	p->type = NULL;
+	p->name = NULL;
 	p->path = xstrdup(f->path);
 	p->depth = f->depth;
 	/* the blob is the pending one's now */
@@ -1090,13 +1091,17 @@ check_file(struct job *j, struct file *f)
 
 		if (walk(j, f, t, NULL, NULL)) {
 			add_attr(j->attrs, "encrypted");
-			reasonf(j, "archive_encrypted", 4, f, "encrypted "
-			    "members not scanned");
+			/* the reason waits for the passwords the text may
+			 * give, tried at the end of the message */
 			if (j->npend < PENDING_MAX) {
 				keep_pending(j, f);
 				j->pend[j->npend - 1].type = t;
+				j->pend[j->npend - 1].name = f->name ?
+				    xstrdup(f->name) : NULL;
 				t = NULL;
-			}
+			} else
+				reasonf(j, "archive_encrypted", 4, f,
+				    "encrypted members not scanned");
 		}
 		free(t);
 	}
@@ -1278,6 +1283,7 @@ try_passwords(struct job *j)
 		memset(&f, 0, sizeof(f));
 		f.b = p->b;
 		f.path = p->path;
+		f.name = p->name;
 		f.depth = p->depth;
 		for (k = 0; k < j->ncand; k++) {
 			int opened = 0, score[4], floor = j->floor;
@@ -1322,9 +1328,13 @@ try_passwords(struct job *j)
 					    (size_t)j->nreasons);
 			}
 		}
+		if (k == j->ncand)
+			reasonf(j, "archive_encrypted", 4, &f, "encrypted "
+			    "members not scanned");
 		blob_free(&p->b);
 		free(p->type);
 		free(p->path);
+		free(p->name);
 	}
 	j->npend = 0;
 }
@@ -1747,6 +1757,7 @@ out:
 		blob_free(&p->b);
 		free(p->type);
 		free(p->path);
+		free(p->name);
 	}
 	json_decref(j.attrs);
 	json_decref(j.reasons);
