@@ -111,7 +111,7 @@ fuzz-build:
 	    t=build/fuzz/$${f%.c}; mkdir -p $$(dirname $$t); \
 	    echo "clang $$f"; \
 	    clang $(SCFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer -o $$t $$f \
-		build/fuzz/lib/libsluice.a $(LIBS_EVENT) $(LIBS_DNS) \
+		build/fuzz/lib/libsluice.a $(LIBS_SCAN) $(LIBS_EVENT) $(LIBS_DNS) \
 		$(LIBS_JSON) $(LIBS_SSL) -lm || exit 1; \
 	done
 fuzz: fuzz-build

@@ -68,6 +68,10 @@ fuzz() {
 	fuzz mime
 }
 
+@test "fuzz_scan: 5 seconds find nothing" {
+	fuzz scan
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do
