@@ -309,6 +309,21 @@ mime_decode_words(const char *s, size_t n)
 	return p;
 }
 
+static size_t utf8_len(const unsigned char *, size_t);
+
+static int
+valid_utf8(const char *s)
+{
+	size_t n = strlen(s), i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 /* ---- parameters (RFC 2045 5.1, RFC 2231) ---- */
 
 static const char *
@@ -499,8 +514,19 @@ mime_param(const char *value, const char *name, char **type)
 		if (to_utf8(cs, raw, rl, &res, &len, &cap) == -1)
 			to_utf8("windows-1252", raw, rl, &res, &len, &cap);
 		free(raw);
-	} else if (plain != NULL)
+	} else if (plain != NULL) {
 		res = mime_decode_words(plain, strlen(plain));
+		if (!valid_utf8(res)) {
+			/* raw 8-bit in a header: most often Windows-1252 */
+			char *r = NULL;
+			size_t rl = 0, rc = 0;
+
+			sput(&r, &rl, &rc, "", 0);
+			to_utf8("windows-1252", res, strlen(res), &r, &rl, &rc);
+			free(res);
+			res = r;
+		}
+	}
 	free(plain);
 	free(whole);
 	for (i = 0; i < SECTIONS_MAX; i++)

@@ -141,6 +141,14 @@ main(void)
 	    NULL);
 	is_str(s, "unclosed", "param: an unclosed quote runs to the end");
 	free(s);
+	s = mime_param("attachment; filename=\"caf\xe9.doc\"", "filename",
+	    NULL);
+	is_str(s, "caf\xc3\xa9.doc", "param: raw 8-bit read as Windows-1252");
+	free(s);
+	s = mime_param("attachment; filename=\"\xe7\xae\xa1.doc\"",
+	    "filename", NULL);
+	is_str(s, "\xe7\xae\xa1.doc", "param: raw UTF-8 kept");
+	free(s);
 	ok(mime_param("text/plain", "charset", NULL) == NULL,
 	    "param: none is NULL");
 
