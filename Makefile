@@ -33,6 +33,8 @@ LIBS_DNS   := $(shell pkg-config --libs libunbound 2>/dev/null)
 LIBS_SSL   := $(shell pkg-config --libs openssl 2>/dev/null)
 # lib/url and lib/lookalike: IDNA, the Public Suffix List, ICU's spoof checker
 LIBS_URL   := $(shell pkg-config --libs libidn2 libpsl icu-i18n icu-uc 2>/dev/null)
+# lib/scan: archives and file types
+LIBS_SCAN  := $(shell pkg-config --libs libarchive 2>/dev/null) -lmagic
 
 PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
@@ -44,6 +46,7 @@ LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_IDN   := $(shell pkg-config --libs libidn2 2>/dev/null)
 LIBS_mail-auth = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_IDN)
 LIBS_mail-pool   = $(LIBS_JSON)
+LIBS_mail-scan   = $(LIBS_SCAN) $(LIBS_JSON) $(LIBS_SSL)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))
@@ -53,7 +56,8 @@ UNITS	= $(patsubst %.c,$(B)%,$(UNITSRC))
 # test drivers: small programs the bats tests run, never installed
 TESTBINSRC = $(sort $(wildcard tests/bin/*.c))
 TESTBINS = $(patsubst %.c,$(B)%,$(TESTBINSRC))
-LIBS_unit = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL)
+LIBS_unit = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL) \
+	    $(LIBS_SCAN)
 MANS	= $(wildcard man/*.[157])
 
 all: $(BINS)
@@ -113,8 +117,8 @@ fuzz-build:
 	    t=build/fuzz/$${f%.c}; mkdir -p $$(dirname $$t); \
 	    echo "clang $$f"; \
 	    clang $(SCFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer -o $$t $$f \
-		build/fuzz/lib/libsluice.a $(LIBS_EVENT) $(LIBS_DNS) \
-		$(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL) -lm || exit 1; \
+		build/fuzz/lib/libsluice.a $(LIBS_SCAN) $(LIBS_EVENT) \
+		$(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL) -lm || exit 1; \
 	done
 fuzz: fuzz-build
 	@tests/fuzz/run $(FUZZ_SECONDS)

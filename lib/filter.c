@@ -68,6 +68,7 @@ worker(void *arg)
 			it->failed = 1;
 		pthread_mutex_lock(&f->mu);
 		it->done = 1;
+		/* the writer takes it out at once */
 		pthread_cond_broadcast(&f->done_cv);
 	}
 	pthread_mutex_unlock(&f->mu);

@@ -60,6 +60,17 @@
 #define LIMIT_POOL_DOWN_TIME	10	/* ... and seconds without an answer:
 					 * the route is down */
 
+/* mail-scan (lib/mime, lib/scan) */
+#define LIMIT_MIME_DEPTH	64	/* multipart and message nesting */
+#define LIMIT_MIME_PARTS	1000	/* parts per message */
+#define LIMIT_MIME_DECODED	(200ULL * 1024 * 1024)	/* bytes decoded */
+#define LIMIT_ARCHIVE_DEPTH	4	/* archives inside archives */
+#define LIMIT_ARCHIVE_MEMBERS	1000	/* members per archive */
+#define LIMIT_ARCHIVE_EXPAND	(256ULL * 1024 * 1024)	/* bytes expanded
+						 * per message */
+#define LIMIT_ARCHIVE_RATIO	100	/* expanded / archive bytes */
+#define LIMIT_SCAN_SIZE		(100LL * 1024 * 1024)	/* bytes read */
+
 /* Maildir */
 #define LIMIT_MAILDIR_TRIES	16	/* attempts at a unique tmp name */
 #define LIMIT_TMP_AGE		(36 * 3600)	/* seconds before tmp/ junk goes */

@@ -72,6 +72,14 @@ fuzz() {
 	fuzz arc
 }
 
+@test "fuzz_mime: 5 seconds find nothing" {
+	fuzz mime
+}
+
+@test "fuzz_scan: 5 seconds find nothing" {
+	fuzz scan
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do
