@@ -52,6 +52,15 @@ parse_canon(const char *s, int *hc, int *bc)
 	return 0;
 }
 
+static volatile sig_atomic_t reload_gen;
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload_gen++;
+}
+
 enum {
 	O_AUTHSERV_ID = 256, O_DNS, O_LOOKBACK, O_IP, O_MAIL_FROM, O_HELO,
 	O_CHECK, O_EXEMPT, O_THREADS, O_WINDOW, O_MAX_SIZE, O_SHA1, O_SIGN,
@@ -242,6 +251,8 @@ main(int argc, char *argv[])
 	if (trusted != NULL &&
 	    (c.arc_trusted = table_load(trusted, err, sizeof(err))) == NULL)
 		die_perm("--arc-trusted: %s", err);
+	c.arc_trusted_path = trusted;
+	c.reload = &reload_gen;
 	if (sign != NULL) {
 		if ((key = dkim_privkey_load(sign, err, sizeof(err))) == NULL)
 			die_perm("--sign: %s", err);
@@ -257,9 +268,20 @@ main(int argc, char *argv[])
 	    (c.exempt = table_from_arg(exempt, err, sizeof(err))) == NULL)
 		die_perm("--exempt: %s", err);
 	signal(SIGPIPE, SIG_IGN);
+	if (!checking) {
+		struct sigaction sa;
+
+		/* SIGHUP: the tables again (--arc-trusted) */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_hup;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	if (checking) {
 		status = check(&c, argv + optind, argc - optind);
 		table_free(c.exempt);
+		auth_fini();
 		table_free(c.arc_trusted);
 		dkim_privkey_free(key);
 		dkim_privkey_free(akey);
@@ -273,6 +295,7 @@ main(int argc, char *argv[])
 	ops.arg = &c;
 	status = filter_run(&fc, &ops, argv + optind, argc - optind);
 	table_free(c.exempt);
+	auth_fini();
 	table_free(c.arc_trusted);
 	dkim_privkey_free(key);
 	dkim_privkey_free(akey);

@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 struct auth {
 	const struct auth_conf *c;
 	struct dns *dns;
+	struct trust *trust;	/* for the message in hand, or NULL */
 };
 
 /* What the checks work from: the client and the envelope. */
@@ -51,6 +53,95 @@ auth_new(const struct auth_conf *c, char *err, size_t errsz)
 		return NULL;
 	}
 	return a;
+}
+
+/*
+ * --arc-trusted as it is now, shared by every handle (thread): SIGHUP
+ * loads it again once, for all; a message holds a reference to the
+ * table it started with, so a reload never frees one in use.
+ */
+struct trust {
+	struct table *t;
+	int refs;
+	int owned;		/* loaded here, not the conf's */
+};
+static pthread_mutex_t trust_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct trust *trust_cur;
+static sig_atomic_t trust_gen;
+
+static void
+trust_drop(struct trust *tr)
+{
+	if (tr == NULL || --tr->refs > 0)
+		return;
+	if (tr->owned)
+		table_free(tr->t);
+	free(tr);
+}
+
+/* A reference to the trusted sealers now, loading them again after a
+ * SIGHUP; a table that does not load keeps the one in use. */
+static struct trust *
+trust_take(const struct auth_conf *c)
+{
+	struct trust *tr;
+	struct table *t;
+	char err[512];
+
+	if (c->arc_trusted == NULL)
+		return NULL;
+	pthread_mutex_lock(&trust_mu);
+	if (trust_cur == NULL) {
+		trust_cur = xcalloc(1, sizeof(*trust_cur));
+		trust_cur->t = c->arc_trusted;
+		trust_cur->refs = 1;
+		trust_gen = c->reload != NULL ? *c->reload : 0;
+	}
+	if (c->reload != NULL && *c->reload != trust_gen &&
+	    c->arc_trusted_path != NULL) {
+		trust_gen = *c->reload;
+		if ((t = table_load(c->arc_trusted_path, err,
+		    sizeof(err))) == NULL)
+			log_warn("reload --arc-trusted: %s (the old table "
+			    "stays)", err);
+		else {
+			tr = xcalloc(1, sizeof(*tr));
+			tr->t = t;
+			tr->refs = 1;
+			tr->owned = 1;
+			trust_drop(trust_cur);
+			trust_cur = tr;
+		}
+	}
+	tr = trust_cur;
+	tr->refs++;
+	pthread_mutex_unlock(&trust_mu);
+	return tr;
+}
+
+static void
+trust_give(struct trust *tr)
+{
+	pthread_mutex_lock(&trust_mu);
+	trust_drop(tr);
+	pthread_mutex_unlock(&trust_mu);
+}
+
+/* The end of the process: the last reference. */
+void
+auth_fini(void)
+{
+	pthread_mutex_lock(&trust_mu);
+	trust_drop(trust_cur);
+	trust_cur = NULL;
+	pthread_mutex_unlock(&trust_mu);
+}
+
+/* The sealers trusted for the message in hand. */
+static const struct table *
+trusted(const struct auth *a)
+{
+	return a->trust != NULL ? a->trust->t : NULL;
 }
 
 void
@@ -372,14 +463,14 @@ arc_vouches(const struct auth *a, const struct arc_result *res,
 {
 	size_t k;
 
-	if (a->c->arc_trusted == NULL || res->cv != ARC_PASS ||
+	if (trusted(a) == NULL || res->cv != ARC_PASS ||
 	    domain[0] == '\0')
 		return 0;
 	for (k = res->nset; k-- > 0; ) {
 		const struct arc_set *st = &res->set[k];
 
 		if (st->d[0] == '\0' ||
-		    !table_has_domain(a->c->arc_trusted, st->d))
+		    !table_has_domain(trusted(a), st->d))
 			return 0;
 		if (st->aar == NULL)
 			continue;
@@ -553,8 +644,8 @@ claimed(const struct auth *a, const struct msg *m, json_t *auth)
 	json_object_set_new(auth, "remove", list);
 }
 
-int
-auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
+static int
+message(struct auth *a, json_t *rec, const struct msg *m, char *err,
     size_t errsz)
 {
 	struct client cl;
@@ -594,6 +685,19 @@ auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
 	authres_free(ar);
 	json_object_set_new(rec, "auth", auth);
 	return 0;
+}
+
+int
+auth_message(struct auth *a, json_t *rec, const struct msg *m, char *err,
+    size_t errsz)
+{
+	int r;
+
+	a->trust = trust_take(a->c);
+	r = message(a, rec, m, err, errsz);
+	trust_give(a->trust);
+	a->trust = NULL;
+	return r;
 }
 
 int

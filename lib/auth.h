@@ -11,6 +11,8 @@
 #ifndef SLUICE_AUTH_H
 #define SLUICE_AUTH_H
 
+#include <signal.h>
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -38,8 +40,12 @@ struct auth_conf {
 	const char *sign_selector;
 	const char *sign_headers;	/* h= as a colon list, or NULL */
 	int sign_hc, sign_bc;		/* enum dkim_canon */
-	/* ARC: sealers whose word overrides a DMARC fail (NULL: none) */
+	/* ARC: sealers whose word overrides a DMARC fail (NULL: none),
+	 * loaded from arc_trusted_path; each auth handle loads it again
+	 * when *reload has changed since it last looked (SIGHUP) */
 	struct table *arc_trusted;
+	const char *arc_trusted_path;
+	volatile sig_atomic_t *reload;
 	/* ARC sealing (--arc-key): NULL key for none */
 	const struct dkim_privkey *arc_key;
 	const char *arc_domain;
@@ -51,6 +57,10 @@ struct auth;
 /* A thread's state, or NULL with the reason in err. */
 struct auth *auth_new(const struct auth_conf *, char *err, size_t errsz);
 void auth_free(struct auth *);
+
+/* Once every handle is freed, at the end of the process: what the
+ * reloads of --arc-trusted kept (the conf's own table is the caller's). */
+void auth_fini(void);
 
 /*
  * Authenticate the message m of record rec and add rec's "auth" object

@@ -362,3 +362,38 @@ forward() {
 	    --ip 203.0.113.9 --mail-from a@example.org "$T/failed.eml"
 	[ "$status" -eq 100 ]
 }
+
+@test "ARC: SIGHUP reads --arc-trusted again; a table that does not load keeps the old" {
+	local pid fd
+	forward "$A/plain.eml"
+	echo "lists.example.net" >"$T/trusted"
+	mail-ls "$T/sealed.eml" >"$T/rec"
+	mkfifo "$T/in"
+	mail-auth --dns "127.0.0.1:$DNSPORT" --authserv-id mx.sluice.test \
+	    --arc-trusted "$T/trusted" --ip 203.0.113.9 \
+	    --mail-from a@example.org <"$T/in" >"$T/out" 2>"$T/err" &
+	pid=$!
+	exec {fd}>"$T/in"
+	nlines() { [ "$(wc -l <"$T/out")" -eq "$1" ]; }
+	cat "$T/rec" >&"$fd"
+	wait_for nlines 1
+	[ "$(f auth.dmarc.result)" = fail ]
+	[ "$(f auth.dmarc.override)" = MISSING ]
+	# the sealer is trusted from the next message on
+	echo "example.org" >"$T/trusted"
+	kill -HUP "$pid"
+	sleep 0.2	# the signal in before the record (not a timing test)
+	cat "$T/rec" >&"$fd"
+	wait_for nlines 2
+	[ "$(f auth.dmarc.override 1)" = arc ]
+	# a table gone: reported, the one in use stays
+	rm "$T/trusted"
+	kill -HUP "$pid"
+	sleep 0.2
+	cat "$T/rec" >&"$fd"
+	wait_for nlines 3
+	[ "$(f auth.dmarc.override 2)" = arc ]
+	grep -q "reload --arc-trusted: .*No such file or directory (the old table stays)" "$T/err"
+	exec {fd}>&-
+	wait "$pid"
+}
