@@ -26,18 +26,20 @@
 #include "pool.h"
 #include "record.h"
 #include "release.h"
+#include "verdict.h"
 #include "xalloc.h"
 
 static const char synopsis[] =
     "mail-pool --pool DIR --deliver COMMAND [--dead DIR] [--max-age TIME] "
     "[--max-workers N] [--max-rate N/TIME] [--probe-interval TIME] "
     "[--retry-min TIME] [--retry-max TIME] [--timeout TIME] "
-    "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE]";
+    "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE] "
+    "[--policy FILE] [--quarantine DIR]";
 
 enum {
 	O_POOL = 256, O_DELIVER, O_DEAD, O_MAX_AGE, O_MAX_WORKERS, O_MAX_RATE,
 	O_PROBE_INTERVAL, O_RETRY_MIN, O_RETRY_MAX, O_TIMEOUT, O_HIGH_WATER,
-	O_HIGH_WATER_SIZE, O_METRICS, O_HELP
+	O_HIGH_WATER_SIZE, O_METRICS, O_POLICY, O_QUARANTINE, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -54,6 +56,8 @@ static const struct option longopts[] = {
 	{ "high-water", required_argument, NULL, O_HIGH_WATER },
 	{ "high-water-size", required_argument, NULL, O_HIGH_WATER_SIZE },
 	{ "metrics", required_argument, NULL, O_METRICS },
+	{ "policy", required_argument, NULL, O_POLICY },
+	{ "quarantine", required_argument, NULL, O_QUARANTINE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -63,6 +67,7 @@ static const struct option longopts[] = {
 
 struct opts {
 	const char *pool, *deliver, *dead, *high_water, *metrics;
+	const char *policy, *quarantine;
 	long long max_age, probe_interval, retry_min, retry_max, timeout;
 	long long high_water_size;
 	int max_workers;
@@ -80,7 +85,7 @@ struct worker {
 
 struct counters {
 	unsigned long long pooled, duplicates, delivered, deferred, failed;
-	unsigned long long expired;
+	unsigned long long expired, quarantined, dropped;
 };
 
 static struct opts o;
@@ -90,6 +95,7 @@ static struct worker workers[LIMIT_POOL_WORKERS];
 static int nworkers, in_flight, high_on, spawn_fails;
 static double spawn_after;
 static struct counters cnt;
+static struct verdict_table policy;
 static volatile sig_atomic_t got_term, got_hup;
 
 static void
@@ -648,18 +654,34 @@ watch_workers(double now)
 	}
 }
 
-/* A record from stdin. */
+/* A record from stdin: dropped, pooled, or pooled and quarantined as
+ * the policy says for its verdict. */
 static void
 take(json_t *rec)
 {
 	struct pool_msg *m;
 	const char *id = record_get(rec, "id");
+	const char *verdict = verdict_of(rec);
+	enum verdict_action act = verdict_action(&policy, verdict);
 	char err[512];
-	json_t *sz;
+	json_t *sz, *st;
 	int r;
 
-	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE, &m, err,
-	    sizeof(err));
+	if (act == VERDICT_DROP) {
+		/* nothing to keep: the spool copy goes, the event says so */
+		if (pool_unlink_spool(rec, err, sizeof(err)) == -1) {
+			log_warn("%s: not dropped: %s", id ? id : "?", err);
+			return;
+		}
+		cnt.dropped++;
+		log_info("%s: dropped verdict=%s", id, verdict);
+		sz = json_string(verdict);
+		event("dropped", id, "verdict", sz);
+		json_decref(sz);
+		return;
+	}
+	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE,
+	    act != VERDICT_DELIVER, &m, err, sizeof(err));
 	if (r == -1) {
 		log_warn("%s: not pooled: %s", id ? id : "?", err);
 		return;
@@ -668,6 +690,24 @@ take(json_t *rec)
 		cnt.duplicates++;
 		log_info("%s: duplicate, dropped", id);
 		event("duplicate", id, NULL, NULL);
+	} else if (act == VERDICT_QUARANTINE) {
+		/* pooled first, so the quarantine gets the edited message and
+		 * a state, by the same durable steps as the dead letters */
+		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL ||
+		    pool_bury(pool, m, st, o.quarantine, "quarantine", err,
+		    sizeof(err)) == -1) {
+			/* it stays pooled, held: never delivered by mistake */
+			log_warn("%s: into %s: %s: held in the pool", id,
+			    o.quarantine, err);
+			json_decref(st);
+			return;
+		}
+		json_decref(st);
+		cnt.quarantined++;
+		log_info("%s: quarantined verdict=%s", id, verdict);
+		sz = json_string(verdict);
+		event("quarantined", id, "verdict", sz);
+		json_decref(sz);
 	} else {
 		cnt.pooled++;
 		sz = json_integer((json_int_t)m->size);
@@ -776,6 +816,8 @@ parse_opts(int argc, char *argv[])
 			o.high_water_size = opts_size(on, optarg, 1, 1LL << 50);
 			break;
 		case O_METRICS: o.metrics = optarg; break;
+		case O_POLICY: o.policy = optarg; break;
+		case O_QUARANTINE: o.quarantine = optarg; break;
 		case O_HELP:
 			printf("usage: %s\n", synopsis);
 			exit(0);
@@ -794,7 +836,7 @@ parse_opts(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	static char deadbuf[4096];
+	static char deadbuf[4096], qbuf[4096];
 	struct pollfd pfd[LIMIT_POOL_WORKERS + 1];
 	struct worker *pw[LIMIT_POOL_WORKERS + 1];
 	struct release_conf rc;
@@ -814,6 +856,16 @@ main(int argc, char *argv[])
 			opts_usage("--pool: name too long");
 		o.dead = deadbuf;
 	}
+	if (o.quarantine == NULL) {
+		r = snprintf(qbuf, sizeof(qbuf), "%s/quarantine", o.pool);
+		if (r < 0 || (size_t)r >= sizeof(qbuf))
+			opts_usage("--pool: name too long");
+		o.quarantine = qbuf;
+	}
+	verdict_default(&policy);
+	if (o.policy != NULL && verdict_load(&policy, o.policy, err,
+	    sizeof(err)) == -1)
+		die_perm("policy %s", err);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -858,6 +910,11 @@ main(int argc, char *argv[])
 			else if (loaded > 0)
 				log_info("%s: %ld messages found", pool_dir(pool),
 				    loaded);
+			if (o.policy != NULL && verdict_load(&policy, o.policy,
+			    err, sizeof(err)) == -1)
+				log_warn("policy %s: the old table stays", err);
+			else if (o.policy != NULL)
+				log_info("policy %s: reloaded", o.policy);
 			if (o.high_water != NULL)
 				high_on = access(o.high_water, F_OK) == 0;
 			high_water();

@@ -13,6 +13,7 @@
 /* Tables (plain text, one entry a line) */
 #define LIMIT_TABLE_LINE	4096
 #define LIMIT_TABLE_ENTRIES	1000000
+#define LIMIT_VERDICT_FILE	(64 * 1024)	/* bytes of a --policy table */
 
 /* SMTP intake (smtp-accept) */
 #define LIMIT_SMTP_LINE		2048	/* command line, CRLF included */

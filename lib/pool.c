@@ -859,19 +859,76 @@ good_field(const char *s, size_t n)
 	return good_value(s + i + 1, n - i - 1);
 }
 
+/* Mark the fields named by a remove array ({"field", "index"} objects)
+ * of the object called what. */
+static int
+mark_drops(const struct msg *m, unsigned char *drop, const json_t *rm,
+    const char *what, char *err, size_t errsz)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(rm, i, v) {
+		json_t *fi = json_object_get(v, "index");
+		const char *name = record_get(v, "field");
+		json_int_t k;
+
+		if (!json_is_integer(fi) || name == NULL) {
+			seterr(err, errsz, "%s.remove %zu: not "
+			    "{\"field\", \"index\"}", what, i);
+			return -1;
+		}
+		k = json_integer_value(fi);
+		if (k < 0 || (size_t)k >= m->nf ||
+		    !msg_field_is(&m->f[k], name)) {
+			seterr(err, errsz, "%s.remove %zu: the message has no "
+			    "field %s at index %lld", what, i, name,
+			    (long long)k);
+			return -1;
+		}
+		drop[k] = 1;
+	}
+	return 0;
+}
+
+/* The whole fields of a headers array, each on its line. */
+static int
+add_fields(struct buf *b, const json_t *hdrs, const char *what,
+    size_t *nadd, char *err, size_t errsz)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(hdrs, i, v) {
+		if (!json_is_string(v) || !good_field(json_string_value(v),
+		    json_string_length(v)) || ++*nadd > LIMIT_POOL_ADD) {
+			seterr(err, errsz, "%s.headers %zu: not a header "
+			    "field, or too many", what, i);
+			return -1;
+		}
+		bput(b, json_string_value(v), json_string_length(v));
+		bput(b, "\n", 1);
+	}
+	return 0;
+}
+
 int
-pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
-    size_t *outlen, char *err, size_t errsz)
+pool_edit(const char *buf, size_t n, const json_t *auth, const json_t *scan,
+    char **out, size_t *outlen, char *err, size_t errsz)
 {
 	struct msg m;
 	struct buf b = { NULL, 0, 0 };
 	unsigned char *drop = NULL;
-	json_t *ar, *hdrs, *rm, *v;
+	json_t *ar, *hdrs, *rm, *shdrs, *srm;
 	char why[256];
 	size_t i, nadd = 0;
 
 	if (auth != NULL && !json_is_object(auth) && !json_is_null(auth)) {
 		seterr(err, errsz, "auth is not an object");
+		return -1;
+	}
+	if (scan != NULL && !json_is_object(scan) && !json_is_null(scan)) {
+		seterr(err, errsz, "scan is not an object");
 		return -1;
 	}
 	if (msg_parse(&m, buf, n, why, sizeof(why)) == -1) {
@@ -881,6 +938,8 @@ pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
 	ar = json_object_get(auth, "authentication_results");
 	hdrs = json_object_get(auth, "headers");
 	rm = json_object_get(auth, "remove");
+	shdrs = json_object_get(scan, "headers");
+	srm = json_object_get(scan, "remove");
 	if ((ar != NULL && !json_is_string(ar) && !json_is_null(ar)) ||
 	    (hdrs != NULL && !json_is_array(hdrs)) ||
 	    (rm != NULL && !json_is_array(rm))) {
@@ -888,27 +947,18 @@ pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
 		    "remove of the wrong type");
 		goto fail;
 	}
+	if ((shdrs != NULL && !json_is_array(shdrs)) ||
+	    (srm != NULL && !json_is_array(srm))) {
+		seterr(err, errsz, "scan: headers or remove of the wrong "
+		    "type");
+		goto fail;
+	}
 	if (m.nf > 0)
 		drop = xcalloc(m.nf, 1);
-	json_array_foreach(rm, i, v) {
-		json_t *fi = json_object_get(v, "index");
-		const char *name = record_get(v, "field");
-		json_int_t k;
-
-		if (!json_is_integer(fi) || name == NULL) {
-			seterr(err, errsz, "auth.remove %zu: not "
-			    "{\"field\", \"index\"}", i);
-			goto fail;
-		}
-		k = json_integer_value(fi);
-		if (k < 0 || (size_t)k >= m.nf ||
-		    !msg_field_is(&m.f[k], name)) {
-			seterr(err, errsz, "auth.remove %zu: the message has no "
-			    "field %s at index %lld", i, name, (long long)k);
-			goto fail;
-		}
-		drop[k] = 1;
-	}
+	/* both index the same original fields: the union goes */
+	if (mark_drops(&m, drop, rm, "auth", err, errsz) == -1 ||
+	    mark_drops(&m, drop, srm, "scan", err, errsz) == -1)
+		goto fail;
 	if (m.relay != NULL)
 		bput_lf(&b, m.relay, m.relaylen);
 	if (json_is_string(ar)) {
@@ -925,16 +975,9 @@ pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
 		bput(&b, "\n", 1);
 		nadd++;
 	}
-	json_array_foreach(hdrs, i, v) {
-		if (!json_is_string(v) || !good_field(json_string_value(v),
-		    json_string_length(v)) || ++nadd > LIMIT_POOL_ADD) {
-			seterr(err, errsz, "auth.headers %zu: not a header "
-			    "field, or too many", i);
-			goto fail;
-		}
-		bput(&b, json_string_value(v), json_string_length(v));
-		bput(&b, "\n", 1);
-	}
+	if (add_fields(&b, hdrs, "auth", &nadd, err, errsz) == -1 ||
+	    add_fields(&b, shdrs, "scan", &nadd, err, errsz) == -1)
+		goto fail;
 	for (i = 0; i < m.nf; i++)
 		if (!drop[i])
 			bput_lf(&b, m.f[i].raw, m.f[i].rawlen);
@@ -960,14 +1003,14 @@ fail:
 /* ---- adding, removing ---- */
 
 int
-pool_add(struct pool *p, const json_t *rec, time_t now, size_t max,
+pool_add(struct pool *p, const json_t *rec, time_t now, size_t max, int tag,
     struct pool_msg **mp, char *err, size_t errsz)
 {
 	const char *id, *path;
 	char dst[PATH_MAX], why[512], sp[PATH_MAX];
 	struct pool_msg *m;
 	struct stat sb;
-	json_t *st = NULL;
+	json_t *st = NULL, *scan = NULL;
 	char *raw = NULL, *out = NULL;
 	size_t len, outlen;
 	int r;
@@ -985,8 +1028,18 @@ pool_add(struct pool *p, const json_t *rec, time_t now, size_t max,
 		return 1;
 	if ((raw = read_file(path, max, &len, err, errsz)) == NULL)
 		return -1;
-	if (pool_edit(raw, len, json_object_get(rec, "auth"), &out, &outlen,
-	    why, sizeof(why)) == -1) {
+	/* scan.remove always; scan.headers only when tagging */
+	scan = json_object_get(rec, "scan");
+	if (!tag && json_is_object(scan) &&
+	    json_object_get(scan, "headers") != NULL) {
+		scan = json_copy(scan);
+		json_object_del(scan, "headers");
+	} else
+		json_incref(scan);
+	r = pool_edit(raw, len, json_object_get(rec, "auth"), scan, &out,
+	    &outlen, why, sizeof(why));
+	json_decref(scan);
+	if (r == -1) {
 		seterr(err, errsz, "%s", why);
 		goto fail;
 	}

@@ -91,22 +91,26 @@ unsigned long long pool_bytes(const struct pool *);
  * auth.headers, in order) and those of auth.remove dropped: objects
  * {"field": NAME, "index": I}, I the index of the field among those
  * below the relay block (msg.h's m->f[I]), whose name must be NAME.
- * Lines end in LF.  auth may be NULL (no change).  Returns 0 with *out
- * malloc'd (the caller frees) and *outlen set, or -1 with the reason.
+ * Then the fields of scan (mail-scan(1)'s object) the same way: the
+ * strings of scan.headers added after auth's, the fields of scan.remove
+ * (same shape, indices into the same original fields) dropped as well.
+ * Lines end in LF.  auth and scan may be NULL (no change).  Returns 0
+ * with *out malloc'd (the caller frees) and *outlen set, or -1 with the
+ * reason.
  */
-int pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
-    size_t *outlen, char *err, size_t errsz);
+int pool_edit(const char *buf, size_t n, const json_t *auth,
+    const json_t *scan, char **out, size_t *outlen, char *err, size_t errsz);
 
 /*
  * Pool the message of rec: check that its id is a maildir name and that
  * its path names a file of that name in a new/ or cur/ directory, read
- * it (at most max bytes), edit it (pool_edit), write its state and then
- * the message.  The spool copy is left to the caller to remove.  Returns
+ * it (at most max bytes), edit it (pool_edit: scan.headers only if tag,
+ * scan.remove always), write its state and then the message.  The spool copy is left to the caller to remove.  Returns
  * 0 with *m the new entry, 1 for an id already pooled (nothing written),
  * or -1 with the reason (nothing left behind).
  */
 int pool_add(struct pool *, const json_t *rec, time_t now, size_t max,
-    struct pool_msg **m, char *err, size_t errsz);
+    int tag, struct pool_msg **m, char *err, size_t errsz);
 
 /*
  * Check a record's path against its id (as pool_add does) and remove the

@@ -64,6 +64,10 @@ fuzz() {
 	fuzz pool
 }
 
+@test "fuzz_verdict: 5 seconds find nothing" {
+	fuzz verdict
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do

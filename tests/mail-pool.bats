@@ -407,3 +407,104 @@ PY
 	rate=$(sed -n 's/^sluice_pool_route_rate{route="deliver"} //p' "$T/metrics")
 	python3 -c "import sys; r = float(sys.argv[1]); assert 0 < r <= 60, r" "$rate"
 }
+
+# add_scan IN OUT V1 V2...: record i gets scan.verdict Vi ("-": no scan),
+# with an X-Sluice-Verdict field to add and the forged A-R (field 2)
+# removed by scan.remove
+add_scan() {
+	python3 - "$@" <<'PY'
+import json, sys
+src, dst, vs = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(src) as i, open(dst, "w") as o:
+    for l, v in zip(i, vs):
+        r = json.loads(l)
+        if v != "-":
+            r["scan"] = {"verdict": v, "score": 7,
+                         "headers": ["X-Sluice-Verdict: %s score=7" % v],
+                         "remove": [{"field": "Authentication-Results",
+                                     "index": 2}]}
+        o.write(json.dumps(r) + "\n")
+PY
+}
+
+# the dumped message of smtp-sink with Message-ID <N@pool.test>
+dumped() {
+	grep -l -r "^Message-ID: <$1@pool.test>" "$T/dump"
+}
+
+@test "policy: clean delivered as is, spam tagged, malicious quarantined, bulk dropped" {
+	start_accept
+	start_smtp_sink
+	send 4
+	mapfile -t ids < <(record_ids)
+	add_scan "$T/records" "$T/in" - spam malicious bulk
+	printf '# test policy\nspam tag\nmalicious quarantine\nbulk   drop # gone\n' >"$T/policy"
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--policy "$T/policy" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	printf '%s\n' "$stderr" >&2
+	[ "$(distinct_at_sink)" -eq 2 ]
+	# clean: no scan, nothing added
+	f=$(dumped 0)
+	! grep -q '^X-Sluice-Verdict' "$f"
+	grep -q forged "$f"
+	# spam: the scan header added, the forged field gone
+	f=$(dumped 1)
+	grep -qx 'X-Sluice-Verdict: spam score=7' "$f"
+	! grep -q forged "$f"
+	# malicious: in the quarantine with its state, edited, never delivered
+	q=$T/pool/quarantine
+	[ -f "$q/new/${ids[2]}" ]
+	grep -qx 'X-Sluice-Verdict: malicious score=7' "$q/new/${ids[2]}"
+	grep -q '"reason":"quarantine"' "$q/state/${ids[2]}"
+	grep -q '"verdict":"malicious"' "$q/state/${ids[2]}"
+	! dumped 2
+	# bulk: gone, with an event
+	! dumped 3
+	[ ! -e "$T/spool/new/${ids[3]}" ]
+	[ ! -e "$q/new/${ids[3]}" ]
+	grep -q "\"event\":\"dropped\".*\"id\":\"${ids[3]}\",\"verdict\":\"bulk\"" <<<"$output"
+	grep -q "\"event\":\"quarantined\".*\"id\":\"${ids[2]}\",\"verdict\":\"malicious\"" <<<"$output"
+	grep -qx "mail-pool: ${ids[3]}: dropped verdict=bulk" <<<"$stderr"
+	[ "$(pooled)" -eq 0 ]
+	[ ! -e "$T/spool/new/${ids[2]}" ]
+}
+
+@test "policy: without --policy everything is delivered, untagged; a bad table is refused; SIGHUP reloads" {
+	start_accept
+	start_smtp_sink
+	send 1
+	add_scan "$T/records" "$T/in" malicious
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	[ "$(distinct_at_sink)" -eq 1 ]
+	! grep -rq '^X-Sluice-Verdict' "$T/dump"
+	printf 'spam tag\nham deliver\n' >"$T/policy"
+	run -100 --separate-stderr mail-pool --pool "$T/p2" --deliver true \
+		--policy "$T/policy" </dev/null
+	[ "$stderr" = "mail-pool: policy $T/policy: line 2: unknown verdict ham" ]
+	# reload: drop, then (after SIGHUP) quarantine
+	send 2 10
+	add_scan <(tail -2 "$T/records") "$T/in2" malicious malicious
+	mapfile -t ids < <(python3 -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(l)["id"])' "$T/in2")
+	echo 'malicious drop' >"$T/policy"
+	: >"$T/feed"
+	mkfifo "$T/fifo2"
+	tail -n +1 -f "$T/feed" >"$T/fifo2" 2>/dev/null &
+	PIDS="$PIDS $!"
+	mail-pool --pool "$T/pool" --policy "$T/policy" --deliver true \
+		<"$T/fifo2" >>"$T/events" 2>>"$T/pool.log" &
+	POOL_PID=$!
+	PIDS="$PIDS $POOL_PID"
+	head -1 "$T/in2" >>"$T/feed"
+	wait_until 20 has_events dropped 1
+	echo 'malicious quarantine' >"$T/policy"
+	kill -HUP "$POOL_PID"
+	wait_until 20 grep -q "^mail-pool: policy $T/policy: reloaded$" "$T/pool.log"
+	tail -1 "$T/in2" >>"$T/feed"
+	wait_until 20 has_events quarantined 1
+	stop_pool
+	grep -q "\"event\":\"dropped\".*\"id\":\"${ids[0]}\"" "$T/events"
+	[ -f "$T/pool/quarantine/new/${ids[1]}" ]
+}

@@ -51,7 +51,7 @@ check_edit(const char *buf, size_t size)
 	    "authentication_results", "fuzz.example;\n\tspf=pass",
 	    "remove", "field", "Received", "index", 0);
 
-	if (pool_edit(buf, size, auth, &out, &len, err, sizeof(err)) == 0) {
+	if (pool_edit(buf, size, auth, NULL, &out, &len, err, sizeof(err)) == 0) {
 		const char *ar = "Authentication-Results: fuzz.example;\n\t"
 		    "spf=pass\n";
 
