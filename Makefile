@@ -40,6 +40,7 @@ LIBS_dkim-keygen = $(LIBS_SSL) $(LIBS_JSON) $(LIBS_DNS)
 LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-auth = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_mail-pool   = $(LIBS_JSON)
+LIBS_mail-poolctl = $(LIBS_JSON)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))

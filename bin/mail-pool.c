@@ -19,13 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "envelope.h"
+#include "fair.h"
 #include "limit.h"
 #include "log.h"
 #include "opts.h"
 #include "pool.h"
+#include "poolctl.h"
 #include "record.h"
 #include "release.h"
+#include "table.h"
 #include "verdict.h"
 #include "xalloc.h"
 
@@ -34,12 +38,12 @@ static const char synopsis[] =
     "[--max-workers N] [--max-rate N/TIME] [--probe-interval TIME] "
     "[--retry-min TIME] [--retry-max TIME] [--timeout TIME] "
     "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE] "
-    "[--policy FILE] [--quarantine DIR]";
+    "[--policy FILE] [--quarantine DIR] [--partners FILE]";
 
 enum {
 	O_POOL = 256, O_DELIVER, O_DEAD, O_MAX_AGE, O_MAX_WORKERS, O_MAX_RATE,
 	O_PROBE_INTERVAL, O_RETRY_MIN, O_RETRY_MAX, O_TIMEOUT, O_HIGH_WATER,
-	O_HIGH_WATER_SIZE, O_METRICS, O_POLICY, O_QUARANTINE, O_HELP
+	O_HIGH_WATER_SIZE, O_METRICS, O_POLICY, O_QUARANTINE, O_PARTNERS, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -58,16 +62,18 @@ static const struct option longopts[] = {
 	{ "metrics", required_argument, NULL, O_METRICS },
 	{ "policy", required_argument, NULL, O_POLICY },
 	{ "quarantine", required_argument, NULL, O_QUARANTINE },
+	{ "partners", required_argument, NULL, O_PARTNERS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
 
 #define ROUTE		"deliver"	/* the one route, for now */
 #define METRICS_EVERY	5		/* seconds */
+#define CTL_EVERY	0.2		/* seconds between looks at ctl/new */
 
 struct opts {
 	const char *pool, *deliver, *dead, *high_water, *metrics;
-	const char *policy, *quarantine;
+	const char *policy, *quarantine, *partners;
 	long long max_age, probe_interval, retry_min, retry_max, timeout;
 	long long high_water_size;
 	int max_workers;
@@ -96,6 +102,8 @@ static int nworkers, in_flight, high_on, spawn_fails;
 static double spawn_after;
 static struct counters cnt;
 static struct verdict_table policy;
+static struct table *partners;		/* domains and networks, or NULL */
+static struct fair *fair;
 static volatile sig_atomic_t got_term, got_hup;
 
 static void
@@ -453,8 +461,10 @@ expire(void)
 
 	for (m = pool_first(pool); m != NULL; m = n) {
 		n = pool_next(m);
-		if (m->in_flight || (m->npending > 0 &&
-		    now - m->pooled < o.max_age))
+		/* held messages and those of a paused route do not age */
+		if (m->in_flight || (m->npending > 0 && (m->held ||
+		    pool_paused(pool) != 0 ||
+		    pool_age(pool, m, now) < o.max_age)))
 			continue;
 		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL) {
 			log_warn("%s: %s", m->id, err);
@@ -565,19 +575,67 @@ result(struct worker *w, json_t *rec, double now)
 	json_decref(st);
 }
 
-/* The message to send next: the due one that has waited longest; when
- * the route is down, the probe: the one due soonest. */
+/* Is m a partner's (its sender domain or client address in the
+ * table)?  Looked up once, and again after a reload. */
+static int
+partner(struct pool_msg *m)
+{
+	struct sockaddr_storage ss;
+
+	if (m->partner == 0) {
+		m->partner = 1;
+		if (partners != NULL && ((m->source[0] != '[' &&
+		    table_has_domain(partners, m->source)) ||
+		    (m->ip[0] != '\0' && cidr_parse_addr(m->ip, &ss) == 0 &&
+		    table_has_addr(partners, (struct sockaddr *)&ss))))
+			m->partner = 2;
+	}
+	return m->partner == 2;
+}
+
+/* Does a go before b?  Partners first; then the source whose turn came
+ * longest ago (round robin across sources); then the one due first,
+ * then the oldest. */
+static int
+before(struct pool_msg *a, struct pool_msg *b)
+{
+	unsigned long long ta, tb;
+	int pa = partner(a), pb = partner(b);
+
+	if (pa != pb)
+		return pa;
+	if (strcmp(a->source, b->source) != 0) {
+		ta = fair_last(fair, a->source);
+		tb = fair_last(fair, b->source);
+		if (ta != tb)
+			return ta < tb;
+	}
+	if (a->next != b->next)
+		return a->next < b->next;
+	if (a->pooled != b->pooled)
+		return a->pooled < b->pooled;
+	return a->seq < b->seq;
+}
+
+/* The message to send next: of the due ones, the first by before();
+ * when the route is down, the probe: the one due soonest. */
 static struct pool_msg *
 pick(time_t now)
 {
 	struct pool_msg *m, *best = NULL;
 	int down = release_down(rel);
 
+	if (pool_paused(pool) != 0)
+		return NULL;
 	for (m = pool_first(pool); m != NULL; m = pool_next(m)) {
-		if (m->in_flight || m->npending == 0 || (!down && m->next > now))
+		if (m->in_flight || m->npending == 0 || m->held ||
+		    (!down && m->next > now))
 			continue;
-		if (best == NULL || m->next < best->next ||
-		    (m->next == best->next && m->pooled < best->pooled))
+		if (best == NULL)
+			best = m;
+		else if (down ? m->next < best->next ||
+		    (m->next == best->next && m->pooled < best->pooled) :
+		    before(m, best))
 			best = m;
 	}
 	return best;
@@ -615,6 +673,7 @@ dispatch(double now)
 		if (line == NULL)
 			bug("record_dumps failed");
 		m->in_flight = 1;
+		fair_served(fair, m->source);
 		w->msg = m;
 		w->seq = release_sent(rel, now);
 		w->sent = now;
@@ -652,6 +711,46 @@ watch_workers(double now)
 			i--;
 		}
 	}
+}
+
+static void
+reload_partners(void)
+{
+	struct table *t;
+	struct pool_msg *m;
+	char err[512];
+
+	if ((t = table_load(o.partners, err, sizeof(err))) == NULL) {
+		log_warn("partners %s: the old table stays", err);
+		return;
+	}
+	table_free(partners);
+	partners = t;
+	for (m = pool_first(pool); m != NULL; m = pool_next(m))
+		m->partner = 0;
+	log_info("partners %s: reloaded", o.partners);
+}
+
+/* A command of mail-poolctl served: an event, a line. */
+static void
+ctl_done(const json_t *cmd, const json_t *reply, void *arg)
+{
+	char at[32];
+	json_t *e = json_object();
+
+	(void)arg;
+	(void)cmd;
+	envelope_time(time(NULL), at, sizeof(at));
+	json_object_set_new(e, "event", json_string("ctl"));
+	json_object_set_new(e, "at", json_string(at));
+	json_object_update(e, (json_t *)reply);
+	if (record_write(stdout, e) == -1)
+		die_temp("write stdout: %s", strerror(errno));
+	json_decref(e);
+	log_info("ctl %s: %zu done, %zu errors", record_get(reply, "cmd") ?
+	    record_get(reply, "cmd") : "?",
+	    json_array_size(json_object_get(reply, "done")),
+	    json_array_size(json_object_get(reply, "errors")));
 }
 
 /* A record from stdin: dropped, pooled, or pooled and quarantined as
@@ -818,6 +917,7 @@ parse_opts(int argc, char *argv[])
 		case O_METRICS: o.metrics = optarg; break;
 		case O_POLICY: o.policy = optarg; break;
 		case O_QUARANTINE: o.quarantine = optarg; break;
+		case O_PARTNERS: o.partners = optarg; break;
 		case O_HELP:
 			printf("usage: %s\n", synopsis);
 			exit(0);
@@ -844,6 +944,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	char err[512];
 	double now, last_metrics = 0, last_expire = 0, stop_by = 0;
+	double last_ctl = 0;
 	int eof = 0, stopping = 0, i, n, r;
 	long loaded;
 
@@ -862,6 +963,10 @@ main(int argc, char *argv[])
 			opts_usage("--pool: name too long");
 		o.quarantine = qbuf;
 	}
+	if (o.partners != NULL &&
+	    (partners = table_load(o.partners, err, sizeof(err))) == NULL)
+		die_perm("partners %s", err);
+	fair = fair_new();
 	verdict_default(&policy);
 	if (o.policy != NULL && verdict_load(&policy, o.policy, err,
 	    sizeof(err)) == -1)
@@ -915,6 +1020,8 @@ main(int argc, char *argv[])
 				log_warn("policy %s: the old table stays", err);
 			else if (o.policy != NULL)
 				log_info("policy %s: reloaded", o.policy);
+			if (o.partners != NULL)
+				reload_partners();
 			if (o.high_water != NULL)
 				high_on = access(o.high_water, F_OK) == 0;
 			high_water();
@@ -932,6 +1039,14 @@ main(int argc, char *argv[])
 		    in_flight == 0)
 			break;
 		watch_workers(now);
+		if (now - last_ctl >= CTL_EVERY) {
+			if (ctl_serve(pool, o.quarantine, time(NULL), ctl_done,
+			    NULL, err, sizeof(err)) == -1)
+				log_warn("%s", err);
+			else
+				high_water();
+			last_ctl = now;
+		}
 		if (now - last_expire >= 1) {
 			expire();
 			last_expire = now;
@@ -943,8 +1058,9 @@ main(int argc, char *argv[])
 			last_metrics = now;
 		}
 
-		/* wait: for input, results, the next due message, a tick */
-		wait = 1;
+		/* wait: for input, results, the next due message, a look
+		 * at ctl/new */
+		wait = CTL_EVERY;
 		if (!stopping) {
 			t = time(NULL);
 			if (pick(t) != NULL) {
@@ -1022,6 +1138,8 @@ main(int argc, char *argv[])
 	write_metrics();
 	record_reader_free(rr);
 	release_free(rel);
+	fair_free(fair);
+	table_free(partners);
 	pool_close(pool);
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF)
 		die_temp("write stdout: %s", strerror(errno));
