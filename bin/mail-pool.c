@@ -31,6 +31,7 @@
 #include "release.h"
 #include "table.h"
 #include "verdict.h"
+#include "watch.h"
 #include "xalloc.h"
 
 static const char synopsis[] =
@@ -38,12 +39,17 @@ static const char synopsis[] =
     "[--max-workers N] [--max-rate N/TIME] [--probe-interval TIME] "
     "[--retry-min TIME] [--retry-max TIME] [--timeout TIME] "
     "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE] "
-    "[--policy FILE] [--quarantine DIR] [--partners FILE]";
+    "[--policy FILE] [--quarantine DIR] [--partners FILE] "
+    "[--spike-factor N] [--spike-min N/TIME] [--spike-window TIME] "
+    "[--spike-baseline TIME] [--stall-time TIME] [--notify COMMAND] "
+    "[--notify-timeout TIME]";
 
 enum {
 	O_POOL = 256, O_DELIVER, O_DEAD, O_MAX_AGE, O_MAX_WORKERS, O_MAX_RATE,
 	O_PROBE_INTERVAL, O_RETRY_MIN, O_RETRY_MAX, O_TIMEOUT, O_HIGH_WATER,
-	O_HIGH_WATER_SIZE, O_METRICS, O_POLICY, O_QUARANTINE, O_PARTNERS, O_HELP
+	O_HIGH_WATER_SIZE, O_METRICS, O_POLICY, O_QUARANTINE, O_PARTNERS,
+	O_SPIKE_FACTOR, O_SPIKE_MIN, O_SPIKE_WINDOW, O_SPIKE_BASELINE,
+	O_STALL_TIME, O_NOTIFY, O_NOTIFY_TIMEOUT, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -63,6 +69,13 @@ static const struct option longopts[] = {
 	{ "policy", required_argument, NULL, O_POLICY },
 	{ "quarantine", required_argument, NULL, O_QUARANTINE },
 	{ "partners", required_argument, NULL, O_PARTNERS },
+	{ "spike-factor", required_argument, NULL, O_SPIKE_FACTOR },
+	{ "spike-min", required_argument, NULL, O_SPIKE_MIN },
+	{ "spike-window", required_argument, NULL, O_SPIKE_WINDOW },
+	{ "spike-baseline", required_argument, NULL, O_SPIKE_BASELINE },
+	{ "stall-time", required_argument, NULL, O_STALL_TIME },
+	{ "notify", required_argument, NULL, O_NOTIFY },
+	{ "notify-timeout", required_argument, NULL, O_NOTIFY_TIMEOUT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -73,7 +86,10 @@ static const struct option longopts[] = {
 
 struct opts {
 	const char *pool, *deliver, *dead, *high_water, *metrics;
-	const char *policy, *quarantine, *partners;
+	const char *policy, *quarantine, *partners, *notify;
+	long long spike_factor, spike_window, spike_baseline, stall_time;
+	long long notify_timeout;
+	double spike_min;
 	long long max_age, probe_interval, retry_min, retry_max, timeout;
 	long long high_water_size;
 	int max_workers;
@@ -91,7 +107,14 @@ struct worker {
 
 struct counters {
 	unsigned long long pooled, duplicates, delivered, deferred, failed;
-	unsigned long long expired, quarantined, dropped;
+	unsigned long long expired, quarantined, dropped, spikes, stalls;
+	unsigned long long notify_failed;
+};
+
+struct notifier {
+	pid_t pid;
+	double deadline;
+	int killed;
 };
 
 static struct opts o;
@@ -104,6 +127,12 @@ static struct counters cnt;
 static struct verdict_table policy;
 static struct table *partners;		/* domains and networks, or NULL */
 static struct fair *fair;
+static struct watch *watch;
+static struct notifier notifiers[LIMIT_POOL_NOTIFY];
+static int nnotify;
+static size_t ndue, nwaiting;		/* due now, and waiting at all
+					 * (not held, route not paused), at
+					 * the last tick */
 static volatile sig_atomic_t got_term, got_hup;
 
 static void
@@ -198,14 +227,17 @@ write_metrics(void)
 	const char *rl = "{route=\"" ROUTE "\"}";
 	struct pool_msg *m;
 	time_t now = time(NULL), oldest = now;
+	size_t held = 0;
 	FILE *f;
 	int n;
 
 	if (o.metrics == NULL)
 		return;
-	for (m = pool_first(pool); m != NULL; m = pool_next(m))
+	for (m = pool_first(pool); m != NULL; m = pool_next(m)) {
 		if (m->pooled < oldest)
 			oldest = m->pooled;
+		held += m->held;
+	}
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", o.metrics);
 	if (n < 0 || (size_t)n >= sizeof(tmp) ||
 	    (f = fopen(tmp, "we")) == NULL) {
@@ -240,6 +272,39 @@ write_metrics(void)
 	metric(f, "sluice_pool_expired_total", "counter",
 	    "Messages expired into the dead letters.", "",
 	    (double)cnt.expired);
+	metric(f, "sluice_pool_quarantined_total", "counter",
+	    "Messages put into the quarantine by the policy.", "",
+	    (double)cnt.quarantined);
+	metric(f, "sluice_pool_dropped_total", "counter",
+	    "Messages dropped by the policy.", "", (double)cnt.dropped);
+	metric(f, "sluice_pool_held", "gauge", "Messages on hold.", "",
+	    (double)held);
+	metric(f, "sluice_pool_arrival_rate", "gauge",
+	    "Messages pooled per second (short average).", "",
+	    watch_arrival_rate(watch));
+	metric(f, "sluice_pool_arrival_baseline", "gauge",
+	    "Messages pooled per second (baseline).", "",
+	    watch_arrival_baseline(watch));
+	metric(f, "sluice_pool_delivery_rate", "gauge",
+	    "Messages delivered per second (short average).", "",
+	    watch_delivery_rate(watch));
+	metric(f, "sluice_pool_delivery_baseline", "gauge",
+	    "Messages delivered per second (baseline).", "",
+	    watch_delivery_baseline(watch));
+	metric(f, "sluice_pool_spikes_total", "counter",
+	    "Arrival spikes seen.", "", (double)cnt.spikes);
+	metric(f, "sluice_pool_stalls_total", "counter",
+	    "Delivery stalls seen.", "", (double)cnt.stalls);
+	metric(f, "sluice_pool_notify_failures_total", "counter",
+	    "Notifications not run, failed or killed.", "",
+	    (double)cnt.notify_failed);
+	metric(f, "sluice_pool_route_paused", "gauge",
+	    "1 while the route is paused by mail-poolctl.", rl,
+	    pool_paused(pool) != 0);
+	metric(f, "sluice_pool_route_due", "gauge",
+	    "Messages due on the route at the last look.", rl, (double)ndue);
+	metric(f, "sluice_pool_route_in_flight", "gauge",
+	    "Messages with a worker on the route now.", rl, in_flight);
 	metric(f, "sluice_pool_route_up", "gauge",
 	    "1 when the route is up, 0 when down.", rl,
 	    release_down(rel) ? 0 : 1);
@@ -353,6 +418,174 @@ worker_gone(struct worker *w, double now, const char *why)
 	workers[i] = workers[--nworkers];
 }
 
+/* ---- notifications ---- */
+
+/*
+ * Run --notify with the event on its stdin: /bin/sh -c, a process group
+ * of its own, its stdout our stderr (our stdout is the events).  The
+ * event (under PIPE_BUF) goes into the empty pipe in one write that
+ * cannot block; the command gets --notify-timeout, then is killed.  At
+ * most LIMIT_POOL_NOTIFY at once: past that an event is not notified.
+ */
+static void
+notify(const char *line, size_t len, double now)
+{
+	struct notifier *n;
+	int p[2];
+	pid_t pid;
+
+	if (o.notify == NULL)
+		return;
+	if (nnotify == LIMIT_POOL_NOTIFY || len > 4096) {
+		cnt.notify_failed++;
+		log_warn("notify: %s: not run", nnotify == LIMIT_POOL_NOTIFY ?
+		    "too many still running" : "event too long");
+		return;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		cnt.notify_failed++;
+		log_warn("notify: pipe: %s", strerror(errno));
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		cnt.notify_failed++;
+		log_warn("notify: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		sigset_t none;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpgid(0, 0);
+		if (dup2(p[0], 0) == -1 || dup2(2, 1) == -1)
+			_exit(111);
+		execl("/bin/sh", "sh", "-c", o.notify, (char *)NULL);
+		_exit(111);
+	}
+	setpgid(pid, pid);
+	close(p[0]);
+	if (fcntl(p[1], F_SETFL, O_NONBLOCK) == -1 ||
+	    write(p[1], line, len) != (ssize_t)len)
+		log_warn("notify: write the event: %s", strerror(errno));
+	close(p[1]);
+	n = &notifiers[nnotify++];
+	n->pid = pid;
+	n->deadline = now + (double)o.notify_timeout;
+	n->killed = 0;
+}
+
+/* A notifier exited: 1 if pid was one. */
+static int
+notify_reaped(pid_t pid, int st)
+{
+	int i;
+
+	for (i = 0; i < nnotify; i++)
+		if (notifiers[i].pid == pid)
+			break;
+	if (i == nnotify)
+		return 0;
+	if (!notifiers[i].killed && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+		cnt.notify_failed++;
+		if (WIFEXITED(st))
+			log_warn("notify: exited %d", WEXITSTATUS(st));
+		else
+			log_warn("notify: killed by signal %d", WTERMSIG(st));
+	}
+	notifiers[i] = notifiers[--nnotify];
+	return 1;
+}
+
+/* Notifiers past their time are killed (their group). */
+static void
+notify_watch(double now)
+{
+	int i;
+
+	for (i = 0; i < nnotify; i++)
+		if (!notifiers[i].killed && now >= notifiers[i].deadline) {
+			kill(-notifiers[i].pid, SIGKILL);
+			notifiers[i].killed = 1;
+			cnt.notify_failed++;
+			log_warn("notify: still running after %llds: killed",
+			    o.notify_timeout);
+		}
+}
+
+/* An alarm: the event on stdout, and to --notify. */
+static void
+alarm_event(enum watch_event ev, double now)
+{
+	static const char *const names[] = { NULL, "spike", "spike-end",
+	    "stall", "stall-end" };
+	char at[32], *line;
+	size_t len;
+	json_t *e;
+
+	envelope_time(time(NULL), at, sizeof(at));
+	e = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
+	    "s:I}",
+	    "event", names[ev], "at", at, "route", ROUTE,
+	    "arrival_rate", round(watch_arrival_rate(watch) * 1000) / 1000,
+	    "arrival_baseline",
+	    round(watch_arrival_baseline(watch) * 1000) / 1000,
+	    "delivery_rate", round(watch_delivery_rate(watch) * 1000) / 1000,
+	    "threshold", round(watch_threshold(watch) * 1000) / 1000,
+	    "due", (json_int_t)ndue,
+	    "waiting", (json_int_t)nwaiting,
+	    "pooled", (json_int_t)pool_count(pool),
+	    "since_delivery", (json_int_t)watch_stalled_for(watch, now));
+	if (e == NULL)
+		bug("json_pack of an alarm");
+	if (ev == WATCH_SPIKE)
+		cnt.spikes++;
+	if (ev == WATCH_STALL)
+		cnt.stalls++;
+	line = record_dumps(e, &len);
+	if (line == NULL)
+		bug("record_dumps of an alarm");
+	if (fwrite(line, 1, len, stdout) != len || fflush(stdout) == EOF)
+		die_temp("write stdout: %s", strerror(errno));
+	log_info("%s: arrival %.3g/s (baseline %.3g/s), delivery %.3g/s, "
+	    "%zu waiting", names[ev], watch_arrival_rate(watch),
+	    watch_arrival_baseline(watch), watch_delivery_rate(watch),
+	    nwaiting);
+	notify(line, len, now);
+	free(line);
+	json_decref(e);
+}
+
+/* Once a second: how many are due, and what the rates say. */
+static void
+watch_pool(double now)
+{
+	struct pool_msg *m;
+	time_t t = time(NULL);
+	enum watch_event ev;
+
+	ndue = nwaiting = 0;
+	if (pool_paused(pool) == 0)
+		for (m = pool_first(pool); m != NULL; m = pool_next(m))
+			if (!m->held && m->npending > 0) {
+				nwaiting++;
+				ndue += m->next <= t;
+			}
+	/* a stall is mail waiting and none delivered: waiting for its
+	 * retry counts, or an outage would never be one */
+	if ((ev = watch_tick(watch, now, nwaiting)) != WATCH_NONE)
+		alarm_event(ev, now);
+}
+
 /* Collect exited workers; one that exits while we count on it is gone. */
 static void
 reap(double now)
@@ -361,6 +594,8 @@ reap(double now)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (notify_reaped(pid, st))
+			continue;
 		for (i = 0; i < nworkers; i++)
 			if (workers[i].pid == pid)
 				break;
@@ -532,6 +767,8 @@ result(struct worker *w, json_t *rec, double now)
 		}
 	}
 	cnt.delivered += json_array_size(oc.delivered);
+	if (json_array_size(oc.delivered) > 0)
+		watch_delivered(watch, 1);
 	cnt.deferred += json_array_size(oc.deferred);
 	cnt.failed += json_array_size(oc.failed);
 	if (json_array_size(oc.delivered) > 0)
@@ -809,6 +1046,7 @@ take(json_t *rec)
 		json_decref(sz);
 	} else {
 		cnt.pooled++;
+		watch_arrived(watch, 1);
 		sz = json_integer((json_int_t)m->size);
 		event("pooled", id, "size", sz);
 		json_decref(sz);
@@ -880,6 +1118,12 @@ parse_opts(int argc, char *argv[])
 	o.retry_max = 3600;
 	o.timeout = 1200;
 	o.high_water_size = 1024LL * 1024 * 1024;
+	o.spike_factor = 4;
+	o.spike_min = 1;
+	o.spike_window = 300;
+	o.spike_baseline = 3600;
+	o.stall_time = 300;
+	o.notify_timeout = 10;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *on = opts_name(longopts, ch);
 
@@ -918,6 +1162,27 @@ parse_opts(int argc, char *argv[])
 		case O_POLICY: o.policy = optarg; break;
 		case O_QUARANTINE: o.quarantine = optarg; break;
 		case O_PARTNERS: o.partners = optarg; break;
+		case O_SPIKE_FACTOR:
+			o.spike_factor = opts_num(on, optarg, 2, 1000);
+			break;
+		case O_SPIKE_MIN:
+			opts_rate(on, optarg, &n, &secs);
+			o.spike_min = (double)n / (double)secs;
+			break;
+		case O_SPIKE_WINDOW:
+			o.spike_window = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_SPIKE_BASELINE:
+			o.spike_baseline = opts_duration(on, optarg, 1,
+			    30 * 86400);
+			break;
+		case O_STALL_TIME:
+			o.stall_time = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_NOTIFY: o.notify = optarg; break;
+		case O_NOTIFY_TIMEOUT:
+			o.notify_timeout = opts_duration(on, optarg, 1, 3600);
+			break;
 		case O_HELP:
 			printf("usage: %s\n", synopsis);
 			exit(0);
@@ -931,6 +1196,8 @@ parse_opts(int argc, char *argv[])
 		opts_usage("give --pool and --deliver");
 	if (o.retry_max < o.retry_min)
 		opts_usage("--retry-max is less than --retry-min");
+	if (o.spike_baseline < o.spike_window)
+		opts_usage("--spike-baseline is less than --spike-window");
 }
 
 int
@@ -999,6 +1266,16 @@ main(int argc, char *argv[])
 	/* no answer for 10 seconds, or for a probe interval if shorter */
 	rc.down_time = fmin(LIMIT_POOL_DOWN_TIME, (double)o.probe_interval);
 	rel = release_new(&rc, now);
+	{
+		struct watch_conf wc;
+
+		wc.factor = (double)o.spike_factor;
+		wc.spike_min = o.spike_min;
+		wc.window = (double)o.spike_window;
+		wc.baseline = (double)o.spike_baseline;
+		wc.stall_time = (double)o.stall_time;
+		watch = watch_new(&wc, now);
+	}
 	rr = record_reader_new(0, "stdin", LIMIT_RECORD);
 
 	for (;;) {
@@ -1049,8 +1326,10 @@ main(int argc, char *argv[])
 		}
 		if (now - last_expire >= 1) {
 			expire();
+			watch_pool(now);
 			last_expire = now;
 		}
+		notify_watch(now);
 		if (!stopping)
 			dispatch(now);
 		if (o.metrics != NULL && now - last_metrics >= METRICS_EVERY) {
@@ -1137,7 +1416,19 @@ main(int argc, char *argv[])
 	}
 	write_metrics();
 	record_reader_free(rr);
+	/* notifiers: their time to finish, bounded, then killed */
+	for (i = 0; i < 50 && nnotify > 0; i++) {
+		reap(mono());
+		notify_watch(mono());
+		if (nnotify > 0)
+			usleep(100000);
+	}
+	for (i = 0; i < nnotify; i++) {
+		kill(-notifiers[i].pid, SIGKILL);
+		waitpid(notifiers[i].pid, NULL, 0);
+	}
 	release_free(rel);
+	watch_free(watch);
 	fair_free(fair);
 	table_free(partners);
 	pool_close(pool);

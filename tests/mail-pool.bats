@@ -384,3 +384,68 @@ sink_order() {
 	flood=$(printf '%s\n' "${order[@]}" | awk '$1 < 100' | tr '\n' ' ')
 	[ "$flood" = "$(seq 0 39 | tr '\n' ' ')" ]
 }
+
+# json_events NAME: the events NAME, one a line
+json_events() {
+	grep "\"event\":\"$1\"" "$T/events" || true
+}
+
+@test "spike: arrivals far above the baseline print a spike event and run --notify with it" {
+	start_accept
+	start_smtp_sink
+	start_pool --spike-window 2s --spike-baseline 1h --spike-min 5/1s \
+		--spike-factor 4 --notify "cat >>'$T/notified'" --metrics "$T/metrics"
+	# the first window passes quiet: the baseline is 0
+	sleep 3
+	send 60
+	wait_until 30 has_events spike 1
+	wait_until 10 test -s "$T/notified"
+	wait_until 60 arrived 60
+	stop_pool
+	python3 - "$T/events" "$T/notified" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+sp = [e for e in ev if e["event"] == "spike"]
+assert len(sp) == 1, sp
+s = sp[0]
+assert s["arrival_rate"] >= 5 and s["arrival_rate"] >= s["threshold"], s
+assert s["arrival_baseline"] < 1, s
+assert s["route"] == "deliver" and "delivery_rate" in s and "due" in s, s
+n = [json.loads(l) for l in open(sys.argv[2])]
+assert n[0] == s, (n, s)
+PY
+	grep -q '^mail-pool: spike: arrival [0-9.e+]*/s (baseline [0-9.e+-]*/s), delivery' "$T/pool.log"
+	python3 - "$T/metrics" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        v[s.name] = s.value
+assert v["sluice_pool_spikes_total"] == 1, v
+assert v["sluice_pool_arrival_rate"] > 0, v
+for k in ("sluice_pool_arrival_baseline", "sluice_pool_delivery_rate",
+          "sluice_pool_delivery_baseline", "sluice_pool_held",
+          "sluice_pool_route_paused", "sluice_pool_route_due",
+          "sluice_pool_route_in_flight", "sluice_pool_quarantined_total",
+          "sluice_pool_dropped_total", "sluice_pool_stalls_total",
+          "sluice_pool_notify_failures_total"):
+    assert k in v, k
+PY
+}
+
+@test "stall: messages due and nothing delivered: a stall event, then stall-end; a hung --notify is killed, the pool goes on" {
+	start_accept
+	send 2
+	start_pool --stall-time 2s --notify "cat >>'$T/notified'; sleep 60" \
+		--notify-timeout 1s
+	wait_until 30 has_events stall 1
+	wait_until 10 grep -q '"event":"stall"' "$T/notified"
+	wait_until 10 grep -q '^mail-pool: warning: notify: still running after 1s: killed$' "$T/pool.log"
+	start_smtp_sink
+	wait_until 60 arrived 2
+	wait_until 30 has_events stall-end 1
+	stop_pool
+	s=$(json_events stall | head -1)
+	python3 -c 'import json,sys; s = json.loads(sys.argv[1]); assert s["waiting"] == 2 and s["since_delivery"] >= 2, s' "$s"
+}
