@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -20,10 +21,12 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "dsn.h"
 #include "envelope.h"
 #include "fair.h"
 #include "limit.h"
 #include "log.h"
+#include "maildir.h"
 #include "opts.h"
 #include "pool.h"
 #include "poolctl.h"
@@ -108,7 +111,7 @@ struct worker {
 struct counters {
 	unsigned long long pooled, duplicates, delivered, deferred, failed;
 	unsigned long long expired, quarantined, dropped, spikes, stalls;
-	unsigned long long notify_failed;
+	unsigned long long notify_failed, dsn, dsn_refused;
 };
 
 struct notifier {
@@ -130,6 +133,7 @@ static struct fair *fair;
 static struct watch *watch;
 static struct notifier notifiers[LIMIT_POOL_NOTIFY];
 static int nnotify;
+static char hostname[256];
 static size_t ndue, nwaiting;		/* due now, and waiting at all
 					 * (not held, route not paused), at
 					 * the last tick */
@@ -643,13 +647,147 @@ backoff(unsigned attempts)
 	return (time_t)(d < 1 ? 1 : d);
 }
 
+/* The header of the pooled message at path, without the relay block:
+ * at most LIMIT_DSN_HEADER bytes, malloc'd, or NULL. */
+static char *
+orig_header(const char *path, size_t *len)
+{
+	char *buf = xmalloc(LIMIT_DSN_HEADER + 1), *p, *end, *nl;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		free(buf);
+		return NULL;
+	}
+	while (got < LIMIT_DSN_HEADER &&
+	    (n = read(fd, buf + got, LIMIT_DSN_HEADER - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	p = buf;
+	end = buf + got;
+	/* our relay block is ours: it does not go back out */
+	while (p < end && strncasecmp(p, "X-Sluice-", 9) == 0) {
+		do {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+	}
+	/* up to the blank line, or to a whole line within the bound */
+	for (nl = p; nl < end; ) {
+		char *e = memchr(nl, '\n', (size_t)(end - nl));
+
+		if (e == NULL || e == nl)
+			break;
+		nl = e + 1;
+	}
+	*len = (size_t)(nl - p);
+	memmove(buf, p, *len);
+	return buf;
+}
+
+/*
+ * A DSN to the sender of m (state st), which failed or expired, pooled
+ * as a message of its own from <> (so no DSN is ever sent about it), if
+ * the sender was authenticated (dsn.h) and none was sent yet; st then
+ * says "dsn": its id, durably, before m goes on to the dead letters.
+ */
+static void
+send_dsn(struct pool_msg *m, json_t *st, const char *reason)
+{
+	const json_t *rec = json_object_get(st, "record");
+	const char *from = record_get(json_object_get(rec, "envelope"),
+	    "from");
+	char dir[4096], err[512], *hdr, *body, *head;
+	size_t hlen = 0, blen, headlen;
+	struct maildir_file f;
+	struct maildir *md;
+	struct envelope e;
+	struct pool_msg *dm;
+	json_t *drec, *ev;
+	int r;
+
+	if (json_object_get(st, "dsn") != NULL)
+		return;
+	if (!dsn_authenticated(rec)) {
+		cnt.dsn_refused++;
+		log_info("%s: no DSN to <%s>: the sender is not authenticated",
+		    m->id, from ? from : "");
+		return;
+	}
+	r = snprintf(dir, sizeof(dir), "%s/dsn", pool_dir(pool));
+	if (r < 0 || (size_t)r >= sizeof(dir) ||
+	    (md = maildir_open(dir, 1)) == NULL) {
+		log_warn("%s: DSN: maildir %s: %s", m->id, dir,
+		    strerror(errno));
+		return;
+	}
+	maildir_use_tmp(md);
+	if (maildir_create(md, &f) == -1) {
+		log_warn("%s: DSN: create in %s: %s", m->id, dir,
+		    strerror(errno));
+		maildir_close(md);
+		return;
+	}
+	hdr = orig_header(record_get(rec, "path"), &hlen);
+	body = dsn_make(st, reason, hostname, hdr, hlen, time(NULL), &blen);
+	free(hdr);
+	envelope_init(&e);
+	snprintf(e.id, sizeof(e.id), "%s", f.name);
+	e.received = time(NULL);
+	e.relayed = 1;
+	envelope_set(&e.from, "");
+	envelope_add_rcpt(&e, from, NULL);
+	head = envelope_header(&e, hostname, &headlen);
+	if (maildir_write(&f, head, headlen) == -1 ||
+	    maildir_write(&f, body, blen) == -1 || maildir_commit(&f) == -1) {
+		log_warn("%s: DSN: write in %s: %s", m->id, dir,
+		    strerror(errno));
+		maildir_abort(&f);
+		goto out;
+	}
+	e.size = headlen + blen;
+	drec = envelope_record(&e);
+	json_object_set_new(drec, "id", json_string(f.name));
+	r = snprintf(dir, sizeof(dir), "%s/dsn/new/%s", pool_dir(pool),
+	    f.name);
+	json_object_set_new(drec, "path", json_string(dir));
+	r = pool_add(pool, drec, time(NULL), LIMIT_POOL_MESSAGE, 0, &dm, err,
+	    sizeof(err));
+	if (r == -1)
+		log_warn("%s: DSN %s not pooled: %s", m->id, f.name, err);
+	else {
+		if (pool_unlink_spool(drec, err, sizeof(err)) == -1)
+			log_warn("%s: %s", f.name, err);
+		cnt.dsn++;
+		json_object_set_new(st, "dsn", json_string(f.name));
+		if (pool_state_write(pool, m, st, err, sizeof(err)) == -1)
+			log_warn("%s: %s", m->id, err);
+		log_info("%s: DSN %s to <%s>", m->id, f.name, from);
+		ev = json_string(f.name);
+		event("dsn", m->id, "dsn", ev);
+		json_decref(ev);
+		high_water();
+	}
+	json_decref(drec);
+out:
+	free(head);
+	free(body);
+	envelope_clear(&e);
+	maildir_close(md);
+}
+
 /* Into the dead letters (m is freed); the event says why.  0, or -1
- * with m still in the pool. */
+ * with m still in the pool.  A DSN first, where the sender may get one. */
 static int
 bury(struct pool_msg *m, json_t *st, const char *reason)
 {
 	char err[512], id[MAILDIR_NAME_MAX];
 
+	if (strcmp(reason, "failed") == 0 || strcmp(reason, "expired") == 0)
+		send_dsn(m, st, reason);
 	snprintf(id, sizeof(id), "%s", m->id);
 	if (pool_bury(pool, m, st, o.dead, reason, err, sizeof(err)) == -1) {
 		log_warn("%s: into %s: %s", id, o.dead, err);
@@ -1216,6 +1354,9 @@ main(int argc, char *argv[])
 	long loaded;
 
 	prog_init("mail-pool");
+	if (gethostname(hostname, sizeof(hostname) - 1) == -1 ||
+	    hostname[0] == '\0')
+		snprintf(hostname, sizeof(hostname), "localhost");
 	opts_set_usage(synopsis);
 	parse_opts(argc, argv);
 	if (o.dead == NULL) {

@@ -60,6 +60,7 @@
 #define LIMIT_POOL_DOWN_ATTEMPTS 5	/* failed attempts in a row ... */
 #define LIMIT_POOL_DOWN_TIME	10	/* ... and seconds without an answer:
 					 * the route is down */
+#define LIMIT_DSN_HEADER	(64 * 1024)	/* bytes of header a DSN returns */
 #define LIMIT_POOL_NOTIFY	4	/* --notify commands running at once */
 #define LIMIT_FAIR_SOURCES	65536	/* sources remembered for round robin */
 #define LIMIT_CTL_FILE		(128 * 1024)	/* bytes of a control command */

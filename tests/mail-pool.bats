@@ -449,3 +449,94 @@ PY
 	s=$(json_events stall | head -1)
 	python3 -c 'import json,sys; s = json.loads(sys.argv[1]); assert s["waiting"] == 2 and s["since_delivery"] >= 2, s' "$s"
 }
+
+# with_auth IN OUT AUTH_JSON: every record gets that auth object
+with_auth() {
+	python3 - "$@" <<'PY'
+import json, sys
+auth = json.loads(sys.argv[3])
+with open(sys.argv[1]) as i, open(sys.argv[2], "w") as o:
+    for l in i:
+        r = json.loads(l)
+        r["auth"] = auth
+        o.write(json.dumps(r) + "\n")
+PY
+}
+
+@test "DSN: a recipient failed, the sender authenticated by SPF: a multipart/report from <> through the same route" {
+	start_accept
+	mkdir "$T/sunk"
+	start_py_sink --reject b@example.test --dump "$T/sunk"
+	send 1
+	id=$(record_ids)
+	with_auth "$T/records" "$T/in" '{"spf": {"result": "pass", "domain": "Example.ORG"}}'
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	# the message to c, then the DSN to a@example.org
+	[ "$(ls "$T/sunk" | wc -l)" -eq 2 ]
+	[ -f "$T/pool/dead/new/$id" ]
+	dsn=$(grep -o "\"event\":\"dsn\",\"at\":\"[^\"]*\",\"id\":\"$id\",\"dsn\":\"[^\"]*\"" <<<"$output" | sed 's/.*"dsn":"//; s/"$//')
+	[ -n "$dsn" ]
+	grep -q "\"dsn\":\"$dsn\"" "$T/pool/dead/state/$id"
+	grep -qx "mail-pool: $id: DSN $dsn to <a@example.org>" <<<"$stderr"
+	python3 - "$T/sunk/2.eml" "$dsn" <<'PY'
+import email, sys
+from email import policy
+raw = open(sys.argv[1], "rb").read()
+first, rest = raw.split(b"\r\n", 1)
+assert first == b"X-Sink-From: <>", first
+m = email.message_from_bytes(rest, policy=policy.compat32)
+assert m["To"] == "<a@example.org>", m["To"]
+assert m.get_content_type() == "multipart/report", m.get_content_type()
+assert m.get_param("report-type") == "delivery-status"
+assert m["Auto-Submitted"] == "auto-replied"
+assert "X-Sluice-" not in rest.decode(), "relay block leaked"
+parts = m.get_payload()
+assert [p.get_content_type() for p in parts] == [
+    "text/plain", "message/delivery-status", "text/rfc822-headers"], parts
+ds = parts[1].as_string()
+for want in ("Reporting-MTA: dns;", "Final-Recipient: rfc822; b@example.test",
+             "Action: failed", "Status: 5.1.1",
+             "Diagnostic-Code: smtp; 550 5.1.1"):
+    assert want in ds, (want, ds)
+assert "c@example.test" not in ds, ds
+h = parts[2].get_payload()
+assert "Subject: m0" in h and "Message-ID: <0@pool.test>" in h, h
+PY
+	[ "$(pooled)" -eq 0 ]
+}
+
+@test "DSN: never to a sender not authenticated (no backscatter); expiry with an aligned DKIM pass gets one, status 4.4.7" {
+	start_accept
+	mkdir "$T/sunk"
+	start_py_sink --reject b@example.test --reject c@example.test --dump "$T/sunk"
+	send 2
+	head -1 "$T/records" >"$T/r1"
+	tail -1 "$T/records" >"$T/r2"
+	with_auth "$T/r1" "$T/in" '{"spf": {"result": "fail", "domain": "example.org"}, "dkim": [{"result": "pass", "d": "elsewhere.example"}], "dmarc": {"result": "pass", "domain": "elsewhere.example"}}'
+	id=$(record_ids | head -1)
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	[ -f "$T/pool/dead/new/$id" ]
+	[ -z "$(ls "$T/sunk")" ]
+	! grep -q '"event":"dsn"' <<<"$output"
+	grep -qx "mail-pool: $id: no DSN to <a@example.org>: the sender is not authenticated" <<<"$stderr"
+	# expiry: nothing downstream, a DKIM pass for the sender's domain
+	id=$(record_ids | tail -1)
+	with_auth "$T/r2" "$T/in2" '{"dkim": [{"result": "pass", "d": "example.org"}]}'
+	mail-pool --pool "$T/p2" --max-age 2 \
+		--deliver "mail-deliver --to 127.0.0.1:$(free_port) --tls none" \
+		<"$T/in2" >"$T/events2" 2>"$T/pool2.log" &
+	POOL_PID=$!
+	PIDS="$PIDS $POOL_PID"
+	wait_until 30 test -f "$T/p2/dead/new/$id"
+	wait_until 10 test -n "$(ls "$T/p2/new")"
+	dsn=$(ls "$T/p2/new")
+	grep -qx 'X-Sluice-Mail-From: <>' "$T/p2/new/$dsn"
+	grep -qx 'X-Sluice-Rcpt-To: <a@example.org>' "$T/p2/new/$dsn"
+	grep -qx 'Status: 4.4.7' "$T/p2/new/$dsn"
+	[ "$(grep -c '^Final-Recipient: rfc822; ' "$T/p2/new/$dsn")" -eq 2 ]
+	grep -q "\"dsn\":\"$dsn\"" "$T/p2/dead/state/$id"
+	grep -q "\"event\":\"dsn\".*\"id\":\"$id\",\"dsn\":\"$dsn\"" "$T/events2"
+	stop_pool
+}
