@@ -332,6 +332,30 @@ write_metrics(void)
 
 /* ---- workers ---- */
 
+/* In a child: signals as they were, a process group of its own (the
+ * shell and what it starts go together), in and out as its stdin and
+ * stdout, then /bin/sh -c cmd. */
+static void __attribute__((noreturn))
+child(int in, int out, const char *cmd)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1)
+		_exit(111);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(111);
+}
+
 static struct worker *
 spawn(double now)
 {
@@ -355,26 +379,8 @@ spawn(double now)
 		close(out[1]);
 		goto fail;
 	}
-	if (pid == 0) {
-		struct sigaction sa;
-		sigset_t none;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* a group of its own: the shell and what it starts go
-		 * together */
-		setpgid(0, 0);
-		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1)
-			_exit(111);
-		execl("/bin/sh", "sh", "-c", o.deliver, (char *)NULL);
-		_exit(111);
-	}
+	if (pid == 0)
+		child(in[0], out[1], o.deliver);
 	setpgid(pid, pid);
 	close(in[0]);
 	close(out[1]);
@@ -458,24 +464,8 @@ notify(const char *line, size_t len, double now)
 		close(p[1]);
 		return;
 	}
-	if (pid == 0) {
-		struct sigaction sa;
-		sigset_t none;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		if (dup2(p[0], 0) == -1 || dup2(2, 1) == -1)
-			_exit(111);
-		execl("/bin/sh", "sh", "-c", o.notify, (char *)NULL);
-		_exit(111);
-	}
+	if (pid == 0)
+		child(p[0], 2, o.notify);
 	setpgid(pid, pid);
 	close(p[0]);
 	if (fcntl(p[1], F_SETFL, O_NONBLOCK) == -1 ||
