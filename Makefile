@@ -47,6 +47,7 @@ LIBS_IDN   := $(shell pkg-config --libs libidn2 2>/dev/null)
 LIBS_mail-auth = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_IDN)
 LIBS_mail-pool   = $(LIBS_JSON)
 LIBS_mail-scan   = $(LIBS_SCAN) $(LIBS_JSON) $(LIBS_SSL)
+LIBS_mail-poolctl = $(LIBS_JSON)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(patsubst %.c,$(B)%.o,$(LIBSRC))

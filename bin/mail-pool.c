@@ -13,31 +13,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
+#include "dsn.h"
 #include "envelope.h"
+#include "fair.h"
 #include "limit.h"
 #include "log.h"
+#include "maildir.h"
 #include "opts.h"
 #include "pool.h"
+#include "poolctl.h"
 #include "record.h"
 #include "release.h"
+#include "table.h"
+#include "verdict.h"
+#include "watch.h"
 #include "xalloc.h"
 
 static const char synopsis[] =
     "mail-pool --pool DIR --deliver COMMAND [--dead DIR] [--max-age TIME] "
     "[--max-workers N] [--max-rate N/TIME] [--probe-interval TIME] "
     "[--retry-min TIME] [--retry-max TIME] [--timeout TIME] "
-    "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE]";
+    "[--high-water FILE] [--high-water-size SIZE] [--metrics FILE] "
+    "[--policy FILE] [--quarantine DIR] [--partners FILE] "
+    "[--spike-factor N] [--spike-min N/TIME] [--spike-window TIME] "
+    "[--spike-baseline TIME] [--stall-time TIME] [--notify COMMAND] "
+    "[--notify-timeout TIME]";
 
 enum {
 	O_POOL = 256, O_DELIVER, O_DEAD, O_MAX_AGE, O_MAX_WORKERS, O_MAX_RATE,
 	O_PROBE_INTERVAL, O_RETRY_MIN, O_RETRY_MAX, O_TIMEOUT, O_HIGH_WATER,
-	O_HIGH_WATER_SIZE, O_METRICS, O_HELP
+	O_HIGH_WATER_SIZE, O_METRICS, O_POLICY, O_QUARANTINE, O_PARTNERS,
+	O_SPIKE_FACTOR, O_SPIKE_MIN, O_SPIKE_WINDOW, O_SPIKE_BASELINE,
+	O_STALL_TIME, O_NOTIFY, O_NOTIFY_TIMEOUT, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -54,15 +69,30 @@ static const struct option longopts[] = {
 	{ "high-water", required_argument, NULL, O_HIGH_WATER },
 	{ "high-water-size", required_argument, NULL, O_HIGH_WATER_SIZE },
 	{ "metrics", required_argument, NULL, O_METRICS },
+	{ "policy", required_argument, NULL, O_POLICY },
+	{ "quarantine", required_argument, NULL, O_QUARANTINE },
+	{ "partners", required_argument, NULL, O_PARTNERS },
+	{ "spike-factor", required_argument, NULL, O_SPIKE_FACTOR },
+	{ "spike-min", required_argument, NULL, O_SPIKE_MIN },
+	{ "spike-window", required_argument, NULL, O_SPIKE_WINDOW },
+	{ "spike-baseline", required_argument, NULL, O_SPIKE_BASELINE },
+	{ "stall-time", required_argument, NULL, O_STALL_TIME },
+	{ "notify", required_argument, NULL, O_NOTIFY },
+	{ "notify-timeout", required_argument, NULL, O_NOTIFY_TIMEOUT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
 
 #define ROUTE		"deliver"	/* the one route, for now */
 #define METRICS_EVERY	5		/* seconds */
+#define CTL_EVERY	0.2		/* seconds between looks at ctl/new */
 
 struct opts {
 	const char *pool, *deliver, *dead, *high_water, *metrics;
+	const char *policy, *quarantine, *partners, *notify;
+	long long spike_factor, spike_window, spike_baseline, stall_time;
+	long long notify_timeout;
+	double spike_min;
 	long long max_age, probe_interval, retry_min, retry_max, timeout;
 	long long high_water_size;
 	int max_workers;
@@ -80,7 +110,14 @@ struct worker {
 
 struct counters {
 	unsigned long long pooled, duplicates, delivered, deferred, failed;
-	unsigned long long expired;
+	unsigned long long expired, quarantined, dropped, spikes, stalls;
+	unsigned long long notify_failed, dsn, dsn_refused;
+};
+
+struct notifier {
+	pid_t pid;
+	double deadline;
+	int killed;
 };
 
 static struct opts o;
@@ -90,6 +127,16 @@ static struct worker workers[LIMIT_POOL_WORKERS];
 static int nworkers, in_flight, high_on, spawn_fails;
 static double spawn_after;
 static struct counters cnt;
+static struct verdict_table policy;
+static struct table *partners;		/* domains and networks, or NULL */
+static struct fair *fair;
+static struct watch *watch;
+static struct notifier notifiers[LIMIT_POOL_NOTIFY];
+static int nnotify;
+static char hostname[256];
+static size_t ndue, nwaiting;		/* due now, and waiting at all
+					 * (not held, route not paused), at
+					 * the last tick */
 static volatile sig_atomic_t got_term, got_hup;
 
 static void
@@ -184,14 +231,17 @@ write_metrics(void)
 	const char *rl = "{route=\"" ROUTE "\"}";
 	struct pool_msg *m;
 	time_t now = time(NULL), oldest = now;
+	size_t held = 0;
 	FILE *f;
 	int n;
 
 	if (o.metrics == NULL)
 		return;
-	for (m = pool_first(pool); m != NULL; m = pool_next(m))
+	for (m = pool_first(pool); m != NULL; m = pool_next(m)) {
 		if (m->pooled < oldest)
 			oldest = m->pooled;
+		held += m->held;
+	}
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", o.metrics);
 	if (n < 0 || (size_t)n >= sizeof(tmp) ||
 	    (f = fopen(tmp, "we")) == NULL) {
@@ -226,6 +276,39 @@ write_metrics(void)
 	metric(f, "sluice_pool_expired_total", "counter",
 	    "Messages expired into the dead letters.", "",
 	    (double)cnt.expired);
+	metric(f, "sluice_pool_quarantined_total", "counter",
+	    "Messages put into the quarantine by the policy.", "",
+	    (double)cnt.quarantined);
+	metric(f, "sluice_pool_dropped_total", "counter",
+	    "Messages dropped by the policy.", "", (double)cnt.dropped);
+	metric(f, "sluice_pool_held", "gauge", "Messages on hold.", "",
+	    (double)held);
+	metric(f, "sluice_pool_arrival_rate", "gauge",
+	    "Messages pooled per second (short average).", "",
+	    watch_arrival_rate(watch));
+	metric(f, "sluice_pool_arrival_baseline", "gauge",
+	    "Messages pooled per second (baseline).", "",
+	    watch_arrival_baseline(watch));
+	metric(f, "sluice_pool_delivery_rate", "gauge",
+	    "Messages delivered per second (short average).", "",
+	    watch_delivery_rate(watch));
+	metric(f, "sluice_pool_delivery_baseline", "gauge",
+	    "Messages delivered per second (baseline).", "",
+	    watch_delivery_baseline(watch));
+	metric(f, "sluice_pool_spikes_total", "counter",
+	    "Arrival spikes seen.", "", (double)cnt.spikes);
+	metric(f, "sluice_pool_stalls_total", "counter",
+	    "Delivery stalls seen.", "", (double)cnt.stalls);
+	metric(f, "sluice_pool_notify_failures_total", "counter",
+	    "Notifications not run, failed or killed.", "",
+	    (double)cnt.notify_failed);
+	metric(f, "sluice_pool_route_paused", "gauge",
+	    "1 while the route is paused by mail-poolctl.", rl,
+	    pool_paused(pool) != 0);
+	metric(f, "sluice_pool_route_due", "gauge",
+	    "Messages due on the route at the last look.", rl, (double)ndue);
+	metric(f, "sluice_pool_route_in_flight", "gauge",
+	    "Messages with a worker on the route now.", rl, in_flight);
 	metric(f, "sluice_pool_route_up", "gauge",
 	    "1 when the route is up, 0 when down.", rl,
 	    release_down(rel) ? 0 : 1);
@@ -248,6 +331,30 @@ write_metrics(void)
 }
 
 /* ---- workers ---- */
+
+/* In a child: signals as they were, a process group of its own (the
+ * shell and what it starts go together), in and out as its stdin and
+ * stdout, then /bin/sh -c cmd. */
+static void __attribute__((noreturn))
+child(int in, int out, const char *cmd)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1)
+		_exit(111);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(111);
+}
 
 static struct worker *
 spawn(double now)
@@ -272,26 +379,8 @@ spawn(double now)
 		close(out[1]);
 		goto fail;
 	}
-	if (pid == 0) {
-		struct sigaction sa;
-		sigset_t none;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* a group of its own: the shell and what it starts go
-		 * together */
-		setpgid(0, 0);
-		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1)
-			_exit(111);
-		execl("/bin/sh", "sh", "-c", o.deliver, (char *)NULL);
-		_exit(111);
-	}
+	if (pid == 0)
+		child(in[0], out[1], o.deliver);
 	setpgid(pid, pid);
 	close(in[0]);
 	close(out[1]);
@@ -339,6 +428,158 @@ worker_gone(struct worker *w, double now, const char *why)
 	workers[i] = workers[--nworkers];
 }
 
+/* ---- notifications ---- */
+
+/*
+ * Run --notify with the event on its stdin: /bin/sh -c, a process group
+ * of its own, its stdout our stderr (our stdout is the events).  The
+ * event (under PIPE_BUF) goes into the empty pipe in one write that
+ * cannot block; the command gets --notify-timeout, then is killed.  At
+ * most LIMIT_POOL_NOTIFY at once: past that an event is not notified.
+ */
+static void
+notify(const char *line, size_t len, double now)
+{
+	struct notifier *n;
+	int p[2];
+	pid_t pid;
+
+	if (o.notify == NULL)
+		return;
+	if (nnotify == LIMIT_POOL_NOTIFY || len > 4096) {
+		cnt.notify_failed++;
+		log_warn("notify: %s: not run", nnotify == LIMIT_POOL_NOTIFY ?
+		    "too many still running" : "event too long");
+		return;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		cnt.notify_failed++;
+		log_warn("notify: pipe: %s", strerror(errno));
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		cnt.notify_failed++;
+		log_warn("notify: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0)
+		child(p[0], 2, o.notify);
+	setpgid(pid, pid);
+	close(p[0]);
+	if (fcntl(p[1], F_SETFL, O_NONBLOCK) == -1 ||
+	    write(p[1], line, len) != (ssize_t)len)
+		log_warn("notify: write the event: %s", strerror(errno));
+	close(p[1]);
+	n = &notifiers[nnotify++];
+	n->pid = pid;
+	n->deadline = now + (double)o.notify_timeout;
+	n->killed = 0;
+}
+
+/* A notifier exited: 1 if pid was one. */
+static int
+notify_reaped(pid_t pid, int st)
+{
+	int i;
+
+	for (i = 0; i < nnotify; i++)
+		if (notifiers[i].pid == pid)
+			break;
+	if (i == nnotify)
+		return 0;
+	if (!notifiers[i].killed && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+		cnt.notify_failed++;
+		if (WIFEXITED(st))
+			log_warn("notify: exited %d", WEXITSTATUS(st));
+		else
+			log_warn("notify: killed by signal %d", WTERMSIG(st));
+	}
+	notifiers[i] = notifiers[--nnotify];
+	return 1;
+}
+
+/* Notifiers past their time are killed (their group). */
+static void
+notify_watch(double now)
+{
+	int i;
+
+	for (i = 0; i < nnotify; i++)
+		if (!notifiers[i].killed && now >= notifiers[i].deadline) {
+			kill(-notifiers[i].pid, SIGKILL);
+			notifiers[i].killed = 1;
+			cnt.notify_failed++;
+			log_warn("notify: still running after %llds: killed",
+			    o.notify_timeout);
+		}
+}
+
+/* An alarm: the event on stdout, and to --notify. */
+static void
+alarm_event(enum watch_event ev, double now)
+{
+	static const char *const names[] = { NULL, "spike", "spike-end",
+	    "stall", "stall-end" };
+	char at[32], *line;
+	size_t len;
+	json_t *e;
+
+	envelope_time(time(NULL), at, sizeof(at));
+	e = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
+	    "s:I}",
+	    "event", names[ev], "at", at, "route", ROUTE,
+	    "arrival_rate", round(watch_arrival_rate(watch) * 1000) / 1000,
+	    "arrival_baseline",
+	    round(watch_arrival_baseline(watch) * 1000) / 1000,
+	    "delivery_rate", round(watch_delivery_rate(watch) * 1000) / 1000,
+	    "threshold", round(watch_threshold(watch) * 1000) / 1000,
+	    "due", (json_int_t)ndue,
+	    "waiting", (json_int_t)nwaiting,
+	    "pooled", (json_int_t)pool_count(pool),
+	    "since_delivery", (json_int_t)watch_stalled_for(watch, now));
+	if (e == NULL)
+		bug("json_pack of an alarm");
+	if (ev == WATCH_SPIKE)
+		cnt.spikes++;
+	if (ev == WATCH_STALL)
+		cnt.stalls++;
+	line = record_dumps(e, &len);
+	if (line == NULL)
+		bug("record_dumps of an alarm");
+	if (fwrite(line, 1, len, stdout) != len || fflush(stdout) == EOF)
+		die_temp("write stdout: %s", strerror(errno));
+	log_info("%s: arrival %.3g/s (baseline %.3g/s), delivery %.3g/s, "
+	    "%zu waiting", names[ev], watch_arrival_rate(watch),
+	    watch_arrival_baseline(watch), watch_delivery_rate(watch),
+	    nwaiting);
+	notify(line, len, now);
+	free(line);
+	json_decref(e);
+}
+
+/* Once a second: how many are due, and what the rates say. */
+static void
+watch_pool(double now)
+{
+	struct pool_msg *m;
+	time_t t = time(NULL);
+	enum watch_event ev;
+
+	ndue = nwaiting = 0;
+	if (pool_paused(pool) == 0)
+		for (m = pool_first(pool); m != NULL; m = pool_next(m))
+			if (!m->held && m->npending > 0) {
+				nwaiting++;
+				ndue += m->next <= t;
+			}
+	/* a stall is mail waiting and none delivered: waiting for its
+	 * retry counts, or an outage would never be one */
+	if ((ev = watch_tick(watch, now, nwaiting)) != WATCH_NONE)
+		alarm_event(ev, now);
+}
+
 /* Collect exited workers; one that exits while we count on it is gone. */
 static void
 reap(double now)
@@ -347,6 +588,8 @@ reap(double now)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (notify_reaped(pid, st))
+			continue;
 		for (i = 0; i < nworkers; i++)
 			if (workers[i].pid == pid)
 				break;
@@ -394,13 +637,147 @@ backoff(unsigned attempts)
 	return (time_t)(d < 1 ? 1 : d);
 }
 
+/* The header of the pooled message at path, without the relay block:
+ * at most LIMIT_DSN_HEADER bytes, malloc'd, or NULL. */
+static char *
+orig_header(const char *path, size_t *len)
+{
+	char *buf = xmalloc(LIMIT_DSN_HEADER + 1), *p, *end, *nl;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		free(buf);
+		return NULL;
+	}
+	while (got < LIMIT_DSN_HEADER &&
+	    (n = read(fd, buf + got, LIMIT_DSN_HEADER - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	p = buf;
+	end = buf + got;
+	/* our relay block is ours: it does not go back out */
+	while (p < end && strncasecmp(p, "X-Sluice-", 9) == 0) {
+		do {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+	}
+	/* up to the blank line, or to a whole line within the bound */
+	for (nl = p; nl < end; ) {
+		char *e = memchr(nl, '\n', (size_t)(end - nl));
+
+		if (e == NULL || e == nl)
+			break;
+		nl = e + 1;
+	}
+	*len = (size_t)(nl - p);
+	memmove(buf, p, *len);
+	return buf;
+}
+
+/*
+ * A DSN to the sender of m (state st), which failed or expired, pooled
+ * as a message of its own from <> (so no DSN is ever sent about it), if
+ * the sender was authenticated (dsn.h) and none was sent yet; st then
+ * says "dsn": its id, durably, before m goes on to the dead letters.
+ */
+static void
+send_dsn(struct pool_msg *m, json_t *st, const char *reason)
+{
+	const json_t *rec = json_object_get(st, "record");
+	const char *from = record_get(json_object_get(rec, "envelope"),
+	    "from");
+	char dir[4096], err[512], *hdr, *body, *head;
+	size_t hlen = 0, blen, headlen;
+	struct maildir_file f;
+	struct maildir *md;
+	struct envelope e;
+	struct pool_msg *dm;
+	json_t *drec, *ev;
+	int r;
+
+	if (json_object_get(st, "dsn") != NULL)
+		return;
+	if (!dsn_authenticated(rec)) {
+		cnt.dsn_refused++;
+		log_info("%s: no DSN to <%s>: the sender is not authenticated",
+		    m->id, from ? from : "");
+		return;
+	}
+	r = snprintf(dir, sizeof(dir), "%s/dsn", pool_dir(pool));
+	if (r < 0 || (size_t)r >= sizeof(dir) ||
+	    (md = maildir_open(dir, 1)) == NULL) {
+		log_warn("%s: DSN: maildir %s: %s", m->id, dir,
+		    strerror(errno));
+		return;
+	}
+	maildir_use_tmp(md);
+	if (maildir_create(md, &f) == -1) {
+		log_warn("%s: DSN: create in %s: %s", m->id, dir,
+		    strerror(errno));
+		maildir_close(md);
+		return;
+	}
+	hdr = orig_header(record_get(rec, "path"), &hlen);
+	body = dsn_make(st, reason, hostname, hdr, hlen, time(NULL), &blen);
+	free(hdr);
+	envelope_init(&e);
+	snprintf(e.id, sizeof(e.id), "%s", f.name);
+	e.received = time(NULL);
+	e.relayed = 1;
+	envelope_set(&e.from, "");
+	envelope_add_rcpt(&e, from, NULL);
+	head = envelope_header(&e, hostname, &headlen);
+	if (maildir_write(&f, head, headlen) == -1 ||
+	    maildir_write(&f, body, blen) == -1 || maildir_commit(&f) == -1) {
+		log_warn("%s: DSN: write in %s: %s", m->id, dir,
+		    strerror(errno));
+		maildir_abort(&f);
+		goto out;
+	}
+	e.size = headlen + blen;
+	drec = envelope_record(&e);
+	json_object_set_new(drec, "id", json_string(f.name));
+	r = snprintf(dir, sizeof(dir), "%s/dsn/new/%s", pool_dir(pool),
+	    f.name);
+	json_object_set_new(drec, "path", json_string(dir));
+	r = pool_add(pool, drec, time(NULL), LIMIT_POOL_MESSAGE, 0, &dm, err,
+	    sizeof(err));
+	if (r == -1)
+		log_warn("%s: DSN %s not pooled: %s", m->id, f.name, err);
+	else {
+		if (pool_unlink_spool(drec, err, sizeof(err)) == -1)
+			log_warn("%s: %s", f.name, err);
+		cnt.dsn++;
+		json_object_set_new(st, "dsn", json_string(f.name));
+		if (pool_state_write(pool, m, st, err, sizeof(err)) == -1)
+			log_warn("%s: %s", m->id, err);
+		log_info("%s: DSN %s to <%s>", m->id, f.name, from);
+		ev = json_string(f.name);
+		event("dsn", m->id, "dsn", ev);
+		json_decref(ev);
+		high_water();
+	}
+	json_decref(drec);
+out:
+	free(head);
+	free(body);
+	envelope_clear(&e);
+	maildir_close(md);
+}
+
 /* Into the dead letters (m is freed); the event says why.  0, or -1
- * with m still in the pool. */
+ * with m still in the pool.  A DSN first, where the sender may get one. */
 static int
 bury(struct pool_msg *m, json_t *st, const char *reason)
 {
 	char err[512], id[MAILDIR_NAME_MAX];
 
+	if (strcmp(reason, "failed") == 0 || strcmp(reason, "expired") == 0)
+		send_dsn(m, st, reason);
 	snprintf(id, sizeof(id), "%s", m->id);
 	if (pool_bury(pool, m, st, o.dead, reason, err, sizeof(err)) == -1) {
 		log_warn("%s: into %s: %s", id, o.dead, err);
@@ -447,8 +824,10 @@ expire(void)
 
 	for (m = pool_first(pool); m != NULL; m = n) {
 		n = pool_next(m);
-		if (m->in_flight || (m->npending > 0 &&
-		    now - m->pooled < o.max_age))
+		/* held messages and those of a paused route do not age */
+		if (m->in_flight || (m->npending > 0 && (m->held ||
+		    pool_paused(pool) != 0 ||
+		    pool_age(pool, m, now) < o.max_age)))
 			continue;
 		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL) {
 			log_warn("%s: %s", m->id, err);
@@ -516,6 +895,8 @@ result(struct worker *w, json_t *rec, double now)
 		}
 	}
 	cnt.delivered += json_array_size(oc.delivered);
+	if (json_array_size(oc.delivered) > 0)
+		watch_delivered(watch, 1);
 	cnt.deferred += json_array_size(oc.deferred);
 	cnt.failed += json_array_size(oc.failed);
 	if (json_array_size(oc.delivered) > 0)
@@ -559,19 +940,67 @@ result(struct worker *w, json_t *rec, double now)
 	json_decref(st);
 }
 
-/* The message to send next: the due one that has waited longest; when
- * the route is down, the probe: the one due soonest. */
+/* Is m a partner's (its sender domain or client address in the
+ * table)?  Looked up once, and again after a reload. */
+static int
+partner(struct pool_msg *m)
+{
+	struct sockaddr_storage ss;
+
+	if (m->partner == 0) {
+		m->partner = 1;
+		if (partners != NULL && ((m->source[0] != '[' &&
+		    table_has_domain(partners, m->source)) ||
+		    (m->ip[0] != '\0' && cidr_parse_addr(m->ip, &ss) == 0 &&
+		    table_has_addr(partners, (struct sockaddr *)&ss))))
+			m->partner = 2;
+	}
+	return m->partner == 2;
+}
+
+/* Does a go before b?  Partners first; then the source whose turn came
+ * longest ago (round robin across sources); then the one due first,
+ * then the oldest. */
+static int
+before(struct pool_msg *a, struct pool_msg *b)
+{
+	unsigned long long ta, tb;
+	int pa = partner(a), pb = partner(b);
+
+	if (pa != pb)
+		return pa;
+	if (strcmp(a->source, b->source) != 0) {
+		ta = fair_last(fair, a->source);
+		tb = fair_last(fair, b->source);
+		if (ta != tb)
+			return ta < tb;
+	}
+	if (a->next != b->next)
+		return a->next < b->next;
+	if (a->pooled != b->pooled)
+		return a->pooled < b->pooled;
+	return a->seq < b->seq;
+}
+
+/* The message to send next: of the due ones, the first by before();
+ * when the route is down, the probe: the one due soonest. */
 static struct pool_msg *
 pick(time_t now)
 {
 	struct pool_msg *m, *best = NULL;
 	int down = release_down(rel);
 
+	if (pool_paused(pool) != 0)
+		return NULL;
 	for (m = pool_first(pool); m != NULL; m = pool_next(m)) {
-		if (m->in_flight || m->npending == 0 || (!down && m->next > now))
+		if (m->in_flight || m->npending == 0 || m->held ||
+		    (!down && m->next > now))
 			continue;
-		if (best == NULL || m->next < best->next ||
-		    (m->next == best->next && m->pooled < best->pooled))
+		if (best == NULL)
+			best = m;
+		else if (down ? m->next < best->next ||
+		    (m->next == best->next && m->pooled < best->pooled) :
+		    before(m, best))
 			best = m;
 	}
 	return best;
@@ -609,6 +1038,7 @@ dispatch(double now)
 		if (line == NULL)
 			bug("record_dumps failed");
 		m->in_flight = 1;
+		fair_served(fair, m->source);
 		w->msg = m;
 		w->seq = release_sent(rel, now);
 		w->sent = now;
@@ -648,18 +1078,74 @@ watch_workers(double now)
 	}
 }
 
-/* A record from stdin. */
+static void
+reload_partners(void)
+{
+	struct table *t;
+	struct pool_msg *m;
+	char err[512];
+
+	if ((t = table_load(o.partners, err, sizeof(err))) == NULL) {
+		log_warn("partners %s: the old table stays", err);
+		return;
+	}
+	table_free(partners);
+	partners = t;
+	for (m = pool_first(pool); m != NULL; m = pool_next(m))
+		m->partner = 0;
+	log_info("partners %s: reloaded", o.partners);
+}
+
+/* A command of mail-poolctl served: an event, a line. */
+static void
+ctl_done(const json_t *cmd, const json_t *reply, void *arg)
+{
+	char at[32];
+	json_t *e = json_object();
+
+	(void)arg;
+	(void)cmd;
+	envelope_time(time(NULL), at, sizeof(at));
+	json_object_set_new(e, "event", json_string("ctl"));
+	json_object_set_new(e, "at", json_string(at));
+	json_object_update(e, (json_t *)reply);
+	if (record_write(stdout, e) == -1)
+		die_temp("write stdout: %s", strerror(errno));
+	json_decref(e);
+	log_info("ctl %s: %zu done, %zu errors", record_get(reply, "cmd") ?
+	    record_get(reply, "cmd") : "?",
+	    json_array_size(json_object_get(reply, "done")),
+	    json_array_size(json_object_get(reply, "errors")));
+}
+
+/* A record from stdin: dropped, pooled, or pooled and quarantined as
+ * the policy says for its verdict. */
 static void
 take(json_t *rec)
 {
 	struct pool_msg *m;
 	const char *id = record_get(rec, "id");
+	const char *verdict = verdict_of(rec);
+	enum verdict_action act = verdict_action(&policy, verdict);
 	char err[512];
-	json_t *sz;
+	json_t *sz, *st;
 	int r;
 
-	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE, &m, err,
-	    sizeof(err));
+	if (act == VERDICT_DROP) {
+		/* nothing to keep: the spool copy goes, the event says so */
+		if (pool_unlink_spool(rec, err, sizeof(err)) == -1) {
+			log_warn("%s: not dropped: %s", id ? id : "?", err);
+			return;
+		}
+		cnt.dropped++;
+		log_info("%s: dropped verdict=%s", id, verdict);
+		sz = json_string(verdict);
+		event("dropped", id, "verdict", sz);
+		json_decref(sz);
+		return;
+	}
+	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE,
+	    act != VERDICT_DELIVER, &m, err, sizeof(err));
 	if (r == -1) {
 		log_warn("%s: not pooled: %s", id ? id : "?", err);
 		return;
@@ -668,8 +1154,27 @@ take(json_t *rec)
 		cnt.duplicates++;
 		log_info("%s: duplicate, dropped", id);
 		event("duplicate", id, NULL, NULL);
+	} else if (act == VERDICT_QUARANTINE) {
+		/* pooled first, so the quarantine gets the edited message and
+		 * a state, by the same durable steps as the dead letters */
+		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL ||
+		    pool_bury(pool, m, st, o.quarantine, "quarantine", err,
+		    sizeof(err)) == -1) {
+			/* it stays pooled, held: never delivered by mistake */
+			log_warn("%s: into %s: %s: held in the pool", id,
+			    o.quarantine, err);
+			json_decref(st);
+			return;
+		}
+		json_decref(st);
+		cnt.quarantined++;
+		log_info("%s: quarantined verdict=%s", id, verdict);
+		sz = json_string(verdict);
+		event("quarantined", id, "verdict", sz);
+		json_decref(sz);
 	} else {
 		cnt.pooled++;
+		watch_arrived(watch, 1);
 		sz = json_integer((json_int_t)m->size);
 		event("pooled", id, "size", sz);
 		json_decref(sz);
@@ -741,6 +1246,12 @@ parse_opts(int argc, char *argv[])
 	o.retry_max = 3600;
 	o.timeout = 1200;
 	o.high_water_size = 1024LL * 1024 * 1024;
+	o.spike_factor = 4;
+	o.spike_min = 1;
+	o.spike_window = 300;
+	o.spike_baseline = 3600;
+	o.stall_time = 300;
+	o.notify_timeout = 10;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *on = opts_name(longopts, ch);
 
@@ -776,6 +1287,30 @@ parse_opts(int argc, char *argv[])
 			o.high_water_size = opts_size(on, optarg, 1, 1LL << 50);
 			break;
 		case O_METRICS: o.metrics = optarg; break;
+		case O_POLICY: o.policy = optarg; break;
+		case O_QUARANTINE: o.quarantine = optarg; break;
+		case O_PARTNERS: o.partners = optarg; break;
+		case O_SPIKE_FACTOR:
+			o.spike_factor = opts_num(on, optarg, 2, 1000);
+			break;
+		case O_SPIKE_MIN:
+			opts_rate(on, optarg, &n, &secs);
+			o.spike_min = (double)n / (double)secs;
+			break;
+		case O_SPIKE_WINDOW:
+			o.spike_window = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_SPIKE_BASELINE:
+			o.spike_baseline = opts_duration(on, optarg, 1,
+			    30 * 86400);
+			break;
+		case O_STALL_TIME:
+			o.stall_time = opts_duration(on, optarg, 1, 86400);
+			break;
+		case O_NOTIFY: o.notify = optarg; break;
+		case O_NOTIFY_TIMEOUT:
+			o.notify_timeout = opts_duration(on, optarg, 1, 3600);
+			break;
 		case O_HELP:
 			printf("usage: %s\n", synopsis);
 			exit(0);
@@ -789,12 +1324,14 @@ parse_opts(int argc, char *argv[])
 		opts_usage("give --pool and --deliver");
 	if (o.retry_max < o.retry_min)
 		opts_usage("--retry-max is less than --retry-min");
+	if (o.spike_baseline < o.spike_window)
+		opts_usage("--spike-baseline is less than --spike-window");
 }
 
 int
 main(int argc, char *argv[])
 {
-	static char deadbuf[4096];
+	static char deadbuf[4096], qbuf[4096];
 	struct pollfd pfd[LIMIT_POOL_WORKERS + 1];
 	struct worker *pw[LIMIT_POOL_WORKERS + 1];
 	struct release_conf rc;
@@ -802,10 +1339,14 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	char err[512];
 	double now, last_metrics = 0, last_expire = 0, stop_by = 0;
+	double last_ctl = 0;
 	int eof = 0, stopping = 0, i, n, r;
 	long loaded;
 
 	prog_init("mail-pool");
+	if (gethostname(hostname, sizeof(hostname) - 1) == -1 ||
+	    hostname[0] == '\0')
+		snprintf(hostname, sizeof(hostname), "localhost");
 	opts_set_usage(synopsis);
 	parse_opts(argc, argv);
 	if (o.dead == NULL) {
@@ -814,6 +1355,20 @@ main(int argc, char *argv[])
 			opts_usage("--pool: name too long");
 		o.dead = deadbuf;
 	}
+	if (o.quarantine == NULL) {
+		r = snprintf(qbuf, sizeof(qbuf), "%s/quarantine", o.pool);
+		if (r < 0 || (size_t)r >= sizeof(qbuf))
+			opts_usage("--pool: name too long");
+		o.quarantine = qbuf;
+	}
+	if (o.partners != NULL &&
+	    (partners = table_load(o.partners, err, sizeof(err))) == NULL)
+		die_perm("partners %s", err);
+	fair = fair_new();
+	verdict_default(&policy);
+	if (o.policy != NULL && verdict_load(&policy, o.policy, err,
+	    sizeof(err)) == -1)
+		die_perm("policy %s", err);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -842,6 +1397,16 @@ main(int argc, char *argv[])
 	/* no answer for 10 seconds, or for a probe interval if shorter */
 	rc.down_time = fmin(LIMIT_POOL_DOWN_TIME, (double)o.probe_interval);
 	rel = release_new(&rc, now);
+	{
+		struct watch_conf wc;
+
+		wc.factor = (double)o.spike_factor;
+		wc.spike_min = o.spike_min;
+		wc.window = (double)o.spike_window;
+		wc.baseline = (double)o.spike_baseline;
+		wc.stall_time = (double)o.stall_time;
+		watch = watch_new(&wc, now);
+	}
 	rr = record_reader_new(0, "stdin", LIMIT_RECORD);
 
 	for (;;) {
@@ -858,6 +1423,13 @@ main(int argc, char *argv[])
 			else if (loaded > 0)
 				log_info("%s: %ld messages found", pool_dir(pool),
 				    loaded);
+			if (o.policy != NULL && verdict_load(&policy, o.policy,
+			    err, sizeof(err)) == -1)
+				log_warn("policy %s: the old table stays", err);
+			else if (o.policy != NULL)
+				log_info("policy %s: reloaded", o.policy);
+			if (o.partners != NULL)
+				reload_partners();
 			if (o.high_water != NULL)
 				high_on = access(o.high_water, F_OK) == 0;
 			high_water();
@@ -875,10 +1447,20 @@ main(int argc, char *argv[])
 		    in_flight == 0)
 			break;
 		watch_workers(now);
+		if (now - last_ctl >= CTL_EVERY) {
+			if (ctl_serve(pool, o.quarantine, time(NULL), ctl_done,
+			    NULL, err, sizeof(err)) == -1)
+				log_warn("%s", err);
+			else
+				high_water();
+			last_ctl = now;
+		}
 		if (now - last_expire >= 1) {
 			expire();
+			watch_pool(now);
 			last_expire = now;
 		}
+		notify_watch(now);
 		if (!stopping)
 			dispatch(now);
 		if (o.metrics != NULL && now - last_metrics >= METRICS_EVERY) {
@@ -886,8 +1468,9 @@ main(int argc, char *argv[])
 			last_metrics = now;
 		}
 
-		/* wait: for input, results, the next due message, a tick */
-		wait = 1;
+		/* wait: for input, results, the next due message, a look
+		 * at ctl/new */
+		wait = CTL_EVERY;
 		if (!stopping) {
 			t = time(NULL);
 			if (pick(t) != NULL) {
@@ -964,7 +1547,21 @@ main(int argc, char *argv[])
 	}
 	write_metrics();
 	record_reader_free(rr);
+	/* notifiers: their time to finish, bounded, then killed */
+	for (i = 0; i < 50 && nnotify > 0; i++) {
+		reap(mono());
+		notify_watch(mono());
+		if (nnotify > 0)
+			usleep(100000);
+	}
+	for (i = 0; i < nnotify; i++) {
+		kill(-notifiers[i].pid, SIGKILL);
+		waitpid(notifiers[i].pid, NULL, 0);
+	}
 	release_free(rel);
+	watch_free(watch);
+	fair_free(fair);
+	table_free(partners);
 	pool_close(pool);
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF)
 		die_temp("write stdout: %s", strerror(errno));

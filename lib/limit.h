@@ -13,6 +13,7 @@
 /* Tables (plain text, one entry a line) */
 #define LIMIT_TABLE_LINE	4096
 #define LIMIT_TABLE_ENTRIES	1000000
+#define LIMIT_VERDICT_FILE	(64 * 1024)	/* bytes of a --policy table */
 
 /* SMTP intake (smtp-accept) */
 #define LIMIT_SMTP_LINE		2048	/* command line, CRLF included */
@@ -59,6 +60,12 @@
 #define LIMIT_POOL_DOWN_ATTEMPTS 5	/* failed attempts in a row ... */
 #define LIMIT_POOL_DOWN_TIME	10	/* ... and seconds without an answer:
 					 * the route is down */
+#define LIMIT_DSN_HEADER	(64 * 1024)	/* bytes of header a DSN returns */
+#define LIMIT_POOL_NOTIFY	4	/* --notify commands running at once */
+#define LIMIT_FAIR_SOURCES	65536	/* sources remembered for round robin */
+#define LIMIT_CTL_FILE		(128 * 1024)	/* bytes of a control command */
+#define LIMIT_CTL_IDS		1000	/* ids in one command */
+#define LIMIT_CTL_PER_TICK	64	/* commands served per loop turn */
 
 /* mail-scan (lib/mime, lib/scan) */
 #define LIMIT_MIME_DEPTH	64	/* multipart and message nesting */

@@ -29,10 +29,12 @@ struct pool {
 	char *dir;
 	int lockfd;
 	unsigned long counter;		/* for tmp names */
+	unsigned long long seq;		/* for index entries */
 	struct pool_msg *buckets[POOL_BUCKETS];
 	struct pool_msg *head;
 	size_t count;
 	unsigned long long bytes;
+	time_t paused;			/* since when the route is, or 0 */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -290,6 +292,7 @@ index_add(struct pool *p, struct pool_msg *m)
 
 	m->hnext = p->buckets[h];
 	p->buckets[h] = m;
+	m->seq = ++p->seq;
 	m->prev = NULL;
 	m->next_msg = p->head;
 	if (p->head != NULL)
@@ -384,6 +387,59 @@ make_dirs(const char *dir, char *err, size_t errsz)
 	return 0;
 }
 
+/* pool/ctl/{tmp,new,reply}: mail-poolctl's commands and their replies */
+static int
+make_ctl_dirs(const char *dir, char *err, size_t errsz)
+{
+	static const char *const sub[] = { "ctl", "ctl/tmp", "ctl/new",
+	    "ctl/reply" };
+	char path[PATH_MAX];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		n = snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			seterr(err, errsz, "%s/%s: %s", dir, sub[i],
+			    strerror(ENAMETOOLONG));
+			return -1;
+		}
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			seterr(err, errsz, "mkdir %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The time in pool/pause/ROUTE, or 0 if there is none (or it is bad:
+ * a route is never stopped by a file we cannot read). */
+static time_t
+read_pause(const char *dir)
+{
+	char path[PATH_MAX], buf[32], *end;
+	long long t;
+	ssize_t n;
+	int fd;
+
+	if (path3(path, sizeof(path), dir, "pause", POOL_ROUTE) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	t = strtoll(buf, &end, 10);
+	if (errno != 0 || end == buf || t <= 0 || t > POOL_TIME_MAX) {
+		log_warn("%s: not a time: ignored", path);
+		return 0;
+	}
+	return (time_t)t;
+}
+
 struct pool *
 pool_open(const char *dir, char *err, size_t errsz)
 {
@@ -393,7 +449,8 @@ pool_open(const char *dir, char *err, size_t errsz)
 	DIR *d;
 	int fd;
 
-	if (make_dirs(dir, err, errsz) == -1)
+	if (make_dirs(dir, err, errsz) == -1 || make_ctl_dirs(dir, err,
+	    errsz) == -1)
 		return NULL;
 	if ((abs = realpath(dir, NULL)) == NULL) {
 		seterr(err, errsz, "%s: %s", dir, strerror(errno));
@@ -406,10 +463,13 @@ pool_open(const char *dir, char *err, size_t errsz)
 		return NULL;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		seterr(err, errsz, "lock %s: %s", path, errno == EWOULDBLOCK ?
-		    "the pool is in use by another process" : strerror(errno));
+		int e = errno;
+
+		seterr(err, errsz, "lock %s: %s", path, e == EWOULDBLOCK ?
+		    "the pool is in use by another process" : strerror(e));
 		close(fd);
 		free(abs);
+		errno = e;	/* EWOULDBLOCK tells mail-poolctl it runs */
 		return NULL;
 	}
 	/* we own the pool: whatever is in tmp/ is a write that never
@@ -430,6 +490,7 @@ pool_open(const char *dir, char *err, size_t errsz)
 	p = xcalloc(1, sizeof(*p));
 	p->dir = abs;
 	p->lockfd = fd;
+	p->paused = read_pause(abs);
 	return p;
 }
 
@@ -523,6 +584,18 @@ pool_state_parse(const char *buf, size_t len, char *err, size_t errsz)
 		    "missing or out of range");
 		goto bad;
 	}
+	if (json_object_get(st, "frozen") != NULL) {
+		t = get_int(st, "frozen", &ok);
+		if (!ok || t < 0 || t > POOL_TIME_MAX) {
+			seterr(err, errsz, "state: frozen not a time");
+			goto bad;
+		}
+	}
+	a = json_object_get(st, "held");
+	if (a != NULL && !json_is_boolean(a)) {
+		seterr(err, errsz, "state: held is not a boolean");
+		goto bad;
+	}
 	pend = json_object_get(st, "pending");
 	if (!json_is_array(pend) || json_array_size(pend) > nto) {
 		seterr(err, errsz, "state: bad pending");
@@ -564,16 +637,15 @@ state_path(const struct pool *p, const char *id, char *buf, size_t size)
 }
 
 json_t *
-pool_state_read(struct pool *p, const struct pool_msg *m, char *err,
-    size_t errsz)
+pool_state_at(const char *dir, const char *id, char *err, size_t errsz)
 {
 	char path[PATH_MAX], why[256];
 	json_t *st;
 	char *buf;
 	size_t len;
 
-	if (state_path(p, m->id, path, sizeof(path)) == -1) {
-		seterr(err, errsz, "%s: state path too long", m->id);
+	if (path3(path, sizeof(path), dir, "state", id) == -1) {
+		seterr(err, errsz, "%s: state path too long", id);
 		return NULL;
 	}
 	if ((buf = read_file(path, LIMIT_POOL_STATE, &len, err, errsz)) ==
@@ -583,12 +655,41 @@ pool_state_read(struct pool *p, const struct pool_msg *m, char *err,
 	free(buf);
 	if (st == NULL)
 		seterr(err, errsz, "%s: %s", path, why);
-	else if (strcmp(record_get(st, "id"), m->id) != 0) {
+	else if (strcmp(record_get(st, "id"), id) != 0) {
 		seterr(err, errsz, "%s: state of another id", path);
 		json_decref(st);
 		st = NULL;
 	}
 	return st;
+}
+
+json_t *
+pool_state_read(struct pool *p, const struct pool_msg *m, char *err,
+    size_t errsz)
+{
+	return pool_state_at(p->dir, m->id, err, errsz);
+}
+
+/* The source key of a record: envelope.from's domain, lowercased; for
+ * the null sender (or a from without a domain) the client's address. */
+static void
+set_source(struct pool_msg *m, const json_t *rec)
+{
+	const char *from = record_get(json_object_get(rec, "envelope"),
+	    "from");
+	const char *ip = record_get(json_object_get(rec, "client"), "ip");
+	const char *at = from ? strrchr(from, '@') : NULL;
+	size_t i;
+
+	if (at != NULL && at[1] != '\0') {
+		snprintf(m->source, sizeof(m->source), "%s", at + 1);
+		for (i = 0; m->source[i] != '\0'; i++)
+			if (m->source[i] >= 'A' && m->source[i] <= 'Z')
+				m->source[i] += 'a' - 'A';
+	} else
+		snprintf(m->source, sizeof(m->source), "[%s]", ip ? ip : "");
+	snprintf(m->ip, sizeof(m->ip), "%s", ip && strlen(ip) < sizeof(m->ip) ?
+	    ip : "");
 }
 
 /* The fields of the index entry from a state. */
@@ -601,6 +702,10 @@ from_state(struct pool_msg *m, const json_t *st)
 	m->next = (time_t)get_int(st, "next", &ok);
 	m->attempts = (unsigned)get_int(st, "attempts", &ok);
 	m->npending = json_array_size(json_object_get(st, "pending"));
+	m->held = json_is_true(json_object_get(st, "held"));
+	m->frozen = json_is_integer(json_object_get(st, "frozen")) ?
+	    (time_t)json_integer_value(json_object_get(st, "frozen")) : 0;
+	set_source(m, json_object_get(st, "record"));
 }
 
 int
@@ -859,19 +964,76 @@ good_field(const char *s, size_t n)
 	return good_value(s + i + 1, n - i - 1);
 }
 
+/* Mark the fields named by a remove array ({"field", "index"} objects)
+ * of the object called what. */
+static int
+mark_drops(const struct msg *m, unsigned char *drop, const json_t *rm,
+    const char *what, char *err, size_t errsz)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(rm, i, v) {
+		json_t *fi = json_object_get(v, "index");
+		const char *name = record_get(v, "field");
+		json_int_t k;
+
+		if (!json_is_integer(fi) || name == NULL) {
+			seterr(err, errsz, "%s.remove %zu: not "
+			    "{\"field\", \"index\"}", what, i);
+			return -1;
+		}
+		k = json_integer_value(fi);
+		if (k < 0 || (size_t)k >= m->nf ||
+		    !msg_field_is(&m->f[k], name)) {
+			seterr(err, errsz, "%s.remove %zu: the message has no "
+			    "field %s at index %lld", what, i, name,
+			    (long long)k);
+			return -1;
+		}
+		drop[k] = 1;
+	}
+	return 0;
+}
+
+/* The whole fields of a headers array, each on its line. */
+static int
+add_fields(struct buf *b, const json_t *hdrs, const char *what,
+    size_t *nadd, char *err, size_t errsz)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(hdrs, i, v) {
+		if (!json_is_string(v) || !good_field(json_string_value(v),
+		    json_string_length(v)) || ++*nadd > LIMIT_POOL_ADD) {
+			seterr(err, errsz, "%s.headers %zu: not a header "
+			    "field, or too many", what, i);
+			return -1;
+		}
+		bput(b, json_string_value(v), json_string_length(v));
+		bput(b, "\n", 1);
+	}
+	return 0;
+}
+
 int
-pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
-    size_t *outlen, char *err, size_t errsz)
+pool_edit(const char *buf, size_t n, const json_t *auth, const json_t *scan,
+    char **out, size_t *outlen, char *err, size_t errsz)
 {
 	struct msg m;
 	struct buf b = { NULL, 0, 0 };
 	unsigned char *drop = NULL;
-	json_t *ar, *hdrs, *rm, *v;
+	json_t *ar, *hdrs, *rm, *shdrs, *srm;
 	char why[256];
 	size_t i, nadd = 0;
 
 	if (auth != NULL && !json_is_object(auth) && !json_is_null(auth)) {
 		seterr(err, errsz, "auth is not an object");
+		return -1;
+	}
+	if (scan != NULL && !json_is_object(scan) && !json_is_null(scan)) {
+		seterr(err, errsz, "scan is not an object");
 		return -1;
 	}
 	if (msg_parse(&m, buf, n, why, sizeof(why)) == -1) {
@@ -881,6 +1043,8 @@ pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
 	ar = json_object_get(auth, "authentication_results");
 	hdrs = json_object_get(auth, "headers");
 	rm = json_object_get(auth, "remove");
+	shdrs = json_object_get(scan, "headers");
+	srm = json_object_get(scan, "remove");
 	if ((ar != NULL && !json_is_string(ar) && !json_is_null(ar)) ||
 	    (hdrs != NULL && !json_is_array(hdrs)) ||
 	    (rm != NULL && !json_is_array(rm))) {
@@ -888,27 +1052,18 @@ pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
 		    "remove of the wrong type");
 		goto fail;
 	}
+	if ((shdrs != NULL && !json_is_array(shdrs)) ||
+	    (srm != NULL && !json_is_array(srm))) {
+		seterr(err, errsz, "scan: headers or remove of the wrong "
+		    "type");
+		goto fail;
+	}
 	if (m.nf > 0)
 		drop = xcalloc(m.nf, 1);
-	json_array_foreach(rm, i, v) {
-		json_t *fi = json_object_get(v, "index");
-		const char *name = record_get(v, "field");
-		json_int_t k;
-
-		if (!json_is_integer(fi) || name == NULL) {
-			seterr(err, errsz, "auth.remove %zu: not "
-			    "{\"field\", \"index\"}", i);
-			goto fail;
-		}
-		k = json_integer_value(fi);
-		if (k < 0 || (size_t)k >= m.nf ||
-		    !msg_field_is(&m.f[k], name)) {
-			seterr(err, errsz, "auth.remove %zu: the message has no "
-			    "field %s at index %lld", i, name, (long long)k);
-			goto fail;
-		}
-		drop[k] = 1;
-	}
+	/* both index the same original fields: the union goes */
+	if (mark_drops(&m, drop, rm, "auth", err, errsz) == -1 ||
+	    mark_drops(&m, drop, srm, "scan", err, errsz) == -1)
+		goto fail;
 	if (m.relay != NULL)
 		bput_lf(&b, m.relay, m.relaylen);
 	if (json_is_string(ar)) {
@@ -925,16 +1080,9 @@ pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
 		bput(&b, "\n", 1);
 		nadd++;
 	}
-	json_array_foreach(hdrs, i, v) {
-		if (!json_is_string(v) || !good_field(json_string_value(v),
-		    json_string_length(v)) || ++nadd > LIMIT_POOL_ADD) {
-			seterr(err, errsz, "auth.headers %zu: not a header "
-			    "field, or too many", i);
-			goto fail;
-		}
-		bput(&b, json_string_value(v), json_string_length(v));
-		bput(&b, "\n", 1);
-	}
+	if (add_fields(&b, hdrs, "auth", &nadd, err, errsz) == -1 ||
+	    add_fields(&b, shdrs, "scan", &nadd, err, errsz) == -1)
+		goto fail;
 	for (i = 0; i < m.nf; i++)
 		if (!drop[i])
 			bput_lf(&b, m.f[i].raw, m.f[i].rawlen);
@@ -960,14 +1108,14 @@ fail:
 /* ---- adding, removing ---- */
 
 int
-pool_add(struct pool *p, const json_t *rec, time_t now, size_t max,
+pool_add(struct pool *p, const json_t *rec, time_t now, size_t max, int tag,
     struct pool_msg **mp, char *err, size_t errsz)
 {
 	const char *id, *path;
 	char dst[PATH_MAX], why[512], sp[PATH_MAX];
 	struct pool_msg *m;
 	struct stat sb;
-	json_t *st = NULL;
+	json_t *st = NULL, *scan = NULL;
 	char *raw = NULL, *out = NULL;
 	size_t len, outlen;
 	int r;
@@ -985,8 +1133,18 @@ pool_add(struct pool *p, const json_t *rec, time_t now, size_t max,
 		return 1;
 	if ((raw = read_file(path, max, &len, err, errsz)) == NULL)
 		return -1;
-	if (pool_edit(raw, len, json_object_get(rec, "auth"), &out, &outlen,
-	    why, sizeof(why)) == -1) {
+	/* scan.remove always; scan.headers only when tagging */
+	scan = json_object_get(rec, "scan");
+	if (!tag && json_is_object(scan) &&
+	    json_object_get(scan, "headers") != NULL) {
+		scan = json_copy(scan);
+		json_object_del(scan, "headers");
+	} else
+		json_incref(scan);
+	r = pool_edit(raw, len, json_object_get(rec, "auth"), scan, &out,
+	    &outlen, why, sizeof(why));
+	json_decref(scan);
+	if (r == -1) {
 		seterr(err, errsz, "%s", why);
 		goto fail;
 	}
@@ -1253,4 +1411,249 @@ void
 pool_set_next(json_t *st, time_t next)
 {
 	json_object_set_new(st, "next", json_integer(next));
+}
+
+/* ---- control ---- */
+
+/* Read m's state, let fn change it, write it back. */
+static int
+change_state(struct pool *p, struct pool_msg *m, void (*fn)(json_t *,
+    void *), void *arg, char *err, size_t errsz)
+{
+	json_t *st = pool_state_read(p, m, err, errsz);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	fn(st, arg);
+	r = pool_state_write(p, m, st, err, errsz);
+	json_decref(st);
+	return r;
+}
+
+static void
+set_held(json_t *st, void *arg)
+{
+	json_object_set_new(st, "held", json_boolean(*(int *)arg));
+}
+
+int
+pool_set_held(struct pool *p, struct pool_msg *m, int on, char *err,
+    size_t errsz)
+{
+	return change_state(p, m, set_held, &on, err, errsz);
+}
+
+static void
+set_due(json_t *st, void *arg)
+{
+	json_object_set_new(st, "held", json_false());
+	json_object_set_new(st, "next", json_integer(*(time_t *)arg));
+}
+
+int
+pool_make_due(struct pool *p, struct pool_msg *m, time_t when, char *err,
+    size_t errsz)
+{
+	return change_state(p, m, set_due, &when, err, errsz);
+}
+
+time_t
+pool_paused(const struct pool *p)
+{
+	return p->paused;
+}
+
+time_t
+pool_age(const struct pool *p, const struct pool_msg *m, time_t now)
+{
+	time_t age = now - m->pooled - m->frozen;
+
+	/* a pause going on counts too, from when the message came */
+	if (p->paused != 0)
+		age -= now - (p->paused > m->pooled ? p->paused : m->pooled);
+	return age < 0 ? 0 : age;
+}
+
+static void
+add_frozen(json_t *st, void *arg)
+{
+	const time_t *a = arg;	/* now, paused since */
+	json_int_t pooled = json_integer_value(json_object_get(st,
+	    "pooled_at"));
+	json_int_t from = a[1] > pooled ? a[1] : pooled;
+	json_int_t f = json_integer_value(json_object_get(st, "frozen"));
+
+	if (a[0] > from)
+		f += a[0] - from;
+	json_object_set_new(st, "frozen", json_integer(f));
+}
+
+int
+pool_pause(struct pool *p, const char *route, int on, time_t now,
+    char *err, size_t errsz)
+{
+	char path[PATH_MAX], buf[32];
+	struct pool_msg *m;
+	time_t a[2];
+
+	if (strcmp(route, POOL_ROUTE) != 0) {
+		seterr(err, errsz, "no route %s", route);
+		errno = ENOENT;
+		return -1;
+	}
+	if (path3(path, sizeof(path), p->dir, "pause", POOL_ROUTE) == -1) {
+		seterr(err, errsz, "%s/pause: %s", p->dir, strerror(errno));
+		return -1;
+	}
+	if (on) {
+		if (p->paused != 0)
+			return 0;
+		snprintf(path, sizeof(path), "%s/pause", p->dir);
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			seterr(err, errsz, "mkdir %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		snprintf(buf, sizeof(buf), "%lld\n", (long long)now);
+		if (write_file(p, p->dir, "pause", POOL_ROUTE, buf, strlen(buf),
+		    1, err, errsz) == -1)
+			return -1;
+		p->paused = now;
+		return 0;
+	}
+	if (p->paused == 0)
+		return 0;
+	/* the time paused into each state first: a crash before the file
+	 * goes only pauses longer */
+	a[0] = now;
+	a[1] = p->paused;
+	for (m = p->head; m != NULL; m = m->next_msg)
+		if (change_state(p, m, add_frozen, a, err, errsz) == -1)
+			return -1;
+	if (unlink(path) == -1 && errno != ENOENT) {
+		seterr(err, errsz, "unlink %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fsync_dir(p->dir, "pause") == -1) {
+		seterr(err, errsz, "fsync %s/pause: %s", p->dir,
+		    strerror(errno));
+		return -1;
+	}
+	p->paused = 0;
+	return 0;
+}
+
+int
+pool_unquarantine(struct pool *p, const char *qdir, const char *id,
+    time_t when, struct pool_msg **mp, char *err, size_t errsz)
+{
+	char src[PATH_MAX], dst[PATH_MAX], *raw;
+	struct pool_msg *m;
+	struct stat sb;
+	json_t *st;
+	size_t len;
+	int r;
+
+	if (!valid_id(id)) {
+		seterr(err, errsz, "bad id");
+		errno = EINVAL;
+		return -1;
+	}
+	if (pool_get(p, id) != NULL) {
+		seterr(err, errsz, "%s: already in the pool", id);
+		errno = EEXIST;
+		return -1;
+	}
+	if (path3(src, sizeof(src), qdir, "new", id) == -1 ||
+	    path3(dst, sizeof(dst), p->dir, "new", id) == -1) {
+		seterr(err, errsz, "%s: name too long", id);
+		return -1;
+	}
+	if (lstat(src, &sb) == -1) {
+		seterr(err, errsz, "%s: not in the quarantine", id);
+		errno = ENOENT;
+		return -1;
+	}
+	if ((st = pool_state_at(qdir, id, err, errsz)) == NULL)
+		return -1;
+	json_object_del(st, "reason");
+	json_object_set_new(st, "held", json_false());
+	json_object_set_new(st, "released", json_true());
+	json_object_set_new(st, "next", json_integer(when));
+	json_object_set_new(json_object_get(st, "record"), "path",
+	    json_string(dst));
+	m = xcalloc(1, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->size = (unsigned long long)sb.st_size;
+	/* as pool_add: the state, then the message */
+	if (pool_state_write(p, m, st, err, errsz) == -1)
+		goto fail;
+	if (link(src, dst) == -1) {
+		if (errno != EXDEV && errno != EEXIST) {
+			seterr(err, errsz, "link %s to %s: %s", src, dst,
+			    strerror(errno));
+			goto fail;
+		}
+		if (errno == EXDEV) {
+			raw = read_file(src, (size_t)LIMIT_POOL_MESSAGE +
+			    LIMIT_POOL_ADD * (LIMIT_POOL_FIELD + 80), &len,
+			    err, errsz);
+			if (raw == NULL)
+				goto fail;
+			r = write_file(p, p->dir, "new", id, raw, len, 0, err,
+			    errsz);
+			free(raw);
+			if (r == -1)
+				goto fail;
+		}
+	}
+	if (fsync_dir(p->dir, "new") == -1) {
+		seterr(err, errsz, "fsync %s/new: %s", p->dir, strerror(errno));
+		goto fail;
+	}
+	index_add(p, m);
+	json_decref(st);
+	*mp = m;
+	/* in the pool for good: the quarantine's copy may go */
+	if (pool_unlink_quarantined(qdir, id, err, errsz) == -1)
+		log_warn("%s: %s", id, err);
+	return 0;
+fail:
+	if (state_path(p, id, src, sizeof(src)) == 0)
+		unlink(src);
+	free(m);
+	json_decref(st);
+	return -1;
+}
+
+int
+pool_unlink_quarantined(const char *qdir, const char *id, char *err,
+    size_t errsz)
+{
+	char path[PATH_MAX];
+
+	if (!valid_id(id)) {
+		seterr(err, errsz, "bad id");
+		errno = EINVAL;
+		return -1;
+	}
+	if (path3(path, sizeof(path), qdir, "new", id) == -1 ||
+	    unlink(path) == -1) {
+		int e = errno;
+
+		if (e == ENOENT)
+			seterr(err, errsz, "%s: not in the quarantine", id);
+		else
+			seterr(err, errsz, "unlink %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (fsync_dir(qdir, "new") == -1) {
+		seterr(err, errsz, "fsync %s/new: %s", qdir, strerror(errno));
+		return -1;
+	}
+	if (path3(path, sizeof(path), qdir, "state", id) == 0)
+		unlink(path);
+	return 0;
 }

@@ -42,6 +42,10 @@
 
 struct pool;
 
+/* The one route for now: every message goes to the --deliver command. */
+#define POOL_ROUTE "deliver"
+#define POOL_SOURCE_MAX 256	/* bytes of a source key, NUL included */
+
 struct pool_msg {
 	char id[MAILDIR_NAME_MAX];
 	time_t pooled;		/* when it entered the pool */
@@ -49,7 +53,15 @@ struct pool_msg {
 	unsigned attempts;
 	unsigned long long size;	/* bytes of the pooled file */
 	size_t npending;	/* recipients left */
+	int held;		/* on hold: not sent, not expired */
+	time_t frozen;		/* seconds its route was paused: not age */
+	/* where it came from, for fairness: envelope.from's domain,
+	 * lowercased, or for the null sender "[client.ip]" */
+	char source[POOL_SOURCE_MAX];
+	char ip[48];		/* client.ip, "" if none */
+	unsigned long long seq;	/* order taken into the index: FIFO ties */
 	/* the caller's marks */
+	int partner;		/* 0 not looked up yet, 1 no, 2 a partner */
 	int in_flight;		/* with a worker now */
 	int route_deferred;	/* last deferred without an answer */
 	/* the index's own */
@@ -91,22 +103,26 @@ unsigned long long pool_bytes(const struct pool *);
  * auth.headers, in order) and those of auth.remove dropped: objects
  * {"field": NAME, "index": I}, I the index of the field among those
  * below the relay block (msg.h's m->f[I]), whose name must be NAME.
- * Lines end in LF.  auth may be NULL (no change).  Returns 0 with *out
- * malloc'd (the caller frees) and *outlen set, or -1 with the reason.
+ * Then the fields of scan (mail-scan(1)'s object) the same way: the
+ * strings of scan.headers added after auth's, the fields of scan.remove
+ * (same shape, indices into the same original fields) dropped as well.
+ * Lines end in LF.  auth and scan may be NULL (no change).  Returns 0
+ * with *out malloc'd (the caller frees) and *outlen set, or -1 with the
+ * reason.
  */
-int pool_edit(const char *buf, size_t n, const json_t *auth, char **out,
-    size_t *outlen, char *err, size_t errsz);
+int pool_edit(const char *buf, size_t n, const json_t *auth,
+    const json_t *scan, char **out, size_t *outlen, char *err, size_t errsz);
 
 /*
  * Pool the message of rec: check that its id is a maildir name and that
  * its path names a file of that name in a new/ or cur/ directory, read
- * it (at most max bytes), edit it (pool_edit), write its state and then
- * the message.  The spool copy is left to the caller to remove.  Returns
+ * it (at most max bytes), edit it (pool_edit: scan.headers only if tag,
+ * scan.remove always), write its state and then the message.  The spool copy is left to the caller to remove.  Returns
  * 0 with *m the new entry, 1 for an id already pooled (nothing written),
  * or -1 with the reason (nothing left behind).
  */
 int pool_add(struct pool *, const json_t *rec, time_t now, size_t max,
-    struct pool_msg **m, char *err, size_t errsz);
+    int tag, struct pool_msg **m, char *err, size_t errsz);
 
 /*
  * Check a record's path against its id (as pool_add does) and remove the
@@ -177,5 +193,57 @@ int pool_remove(struct pool *, struct pool_msg *m, char *err,
  */
 int pool_bury(struct pool *, struct pool_msg *m, json_t *state,
     const char *dead, const char *reason, char *err, size_t errsz);
+
+/*
+ * The control operations of mail-poolctl(1), on the state of a message
+ * or of the route; each writes the state durably first and updates the
+ * index after.
+ */
+
+/* Hold (on 1) or let go (on 0) of m. */
+int pool_set_held(struct pool *, struct pool_msg *m, int on, char *err,
+    size_t errsz);
+
+/* Make m due at when (and not held). */
+int pool_make_due(struct pool *, struct pool_msg *m, time_t when,
+    char *err, size_t errsz);
+
+/*
+ * Pause (on 1) or resume (on 0) route, which must be POOL_ROUTE: the
+ * pause is a file, pool/pause/ROUTE, holding the time it began.  While a
+ * route is paused nothing is sent on it and the age of its messages
+ * stands still: resume adds the time paused to each message's "frozen"
+ * seconds (from when it was pooled, if later).  Pausing a paused route
+ * or resuming a running one does nothing.
+ */
+int pool_pause(struct pool *, const char *route, int on, time_t now,
+    char *err, size_t errsz);
+
+/* Since when the route has been paused, or 0 if it is not. */
+time_t pool_paused(const struct pool *);
+
+/* How long m has been in the pool, its route's pauses not counted. */
+time_t pool_age(const struct pool *, const struct pool_msg *m, time_t now);
+
+/*
+ * Move the message id from the quarantine qdir back into the pool, due
+ * at when: its state (without "reason", not held, "released" set so that
+ * the policy is not asked again) into the pool, the message linked (or
+ * copied) into new/, both fsynced, then the quarantine's copies removed.
+ * 0 with *m its entry; -1 with errno ENOENT if there is no such
+ * quarantined message, or another error.
+ */
+int pool_unquarantine(struct pool *, const char *qdir, const char *id,
+    time_t when, struct pool_msg **m, char *err, size_t errsz);
+
+/* Remove the message id from the quarantine qdir: message, then state.
+ * -1 with errno ENOENT if there is none. */
+int pool_unlink_quarantined(const char *qdir, const char *id, char *err,
+    size_t errsz);
+
+/* Read and parse the state file dir/state/id (a new reference), without
+ * the pool's lock: states are replaced by rename, never rewritten. */
+json_t *pool_state_at(const char *dir, const char *id, char *err,
+    size_t errsz);
 
 #endif

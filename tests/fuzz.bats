@@ -80,6 +80,14 @@ fuzz() {
 	fuzz scan
 }
 
+@test "fuzz_verdict: 5 seconds find nothing" {
+	fuzz verdict
+}
+
+@test "fuzz_ctl: 5 seconds find nothing" {
+	fuzz ctl
+}
+
 @test "every fuzz target has a test and a corpus" {
 	local f name
 	for f in "$TOP"/tests/fuzz/fuzz_*.c; do

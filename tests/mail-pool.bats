@@ -2,144 +2,7 @@
 # mail-pool: smtp-accept feeds it, mail-deliver is its worker, Postfix's
 # smtp-sink or tests/sink.py (throttling, holding) is the downstream.
 load helpers
-
-# messages sent carry "Message-ID: <N@pool.test>"; the sinks keep them, and
-# counting them at the sink says what arrived and how often
-
-# send N [FIRST]: N messages to b@ and c@example.test through smtp-accept
-send() {
-	python3 - "$PORT" "$1" "${2:-0}" <<'PY'
-import smtplib, sys
-port, n, first = map(int, sys.argv[1:])
-s = smtplib.SMTP("127.0.0.1", port)
-for i in range(first, first + n):
-    s.sendmail("a@example.org", ["b@example.test", "c@example.test"],
-        ("Message-ID: <%d@pool.test>\r\nSubject: m%d\r\n"
-         "Authentication-Results: mx.example.test; spf=pass (forged)\r\n"
-         "\r\nbody %d\r\n" % (i, i, i)).encode())
-s.quit()
-PY
-}
-
-# wait_until SECONDS CMD...: poll until CMD succeeds
-wait_until() {
-	local i n=$(($1 * 10))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	echo "gave up waiting for: $*" >&2
-	return 1
-}
-
-# the sinks, on $SPORT (chosen once per test, so a sink can come back)
-setup_more() {
-	SPORT=$(free_port)
-	mkdir -p "$T/dump"
-	chmod 777 "$T/dump"
-}
-
-start_smtp_sink() {
-	smtp-sink -u nobody -d "$T/dump/%M." "$@" "127.0.0.1:$SPORT" 256 \
-		2>>"$T/sink.log" &
-	SINK_PID=$!
-	PIDS="$PIDS $SINK_PID"
-	wait_port "$SPORT"
-}
-
-start_py_sink() {
-	python3 "$TOP/tests/sink.py" "$SPORT" --log "$T/sink.events" "$@" \
-		2>>"$T/sink.log" &
-	SINK_PID=$!
-	PIDS="$PIDS $SINK_PID"
-	wait_port "$SPORT"
-}
-
-# at_sink: "COUNT <N@pool.test>" per message arrived, sorted by id
-at_sink() {
-	{
-		if [ -f "$T/sink.events" ]; then
-			sed -n 's/^accepted //p' "$T/sink.events"
-		fi
-		find "$T/dump" -type f -exec grep -h -i -m1 '^Message-ID:' {} + |
-			sed 's/^[^:]*: *//'
-	} | tr -d '\r' | sort | uniq -c
-}
-
-# distinct_at_sink: how many different messages arrived
-distinct_at_sink() {
-	at_sink | wc -l
-}
-
-arrived() {
-	[ "$(distinct_at_sink)" -ge "$1" ]
-}
-
-# start_pool [OPTIONS...]: mail-pool on the records of smtp-accept,
-# followed as they come, pool $T/pool; events in $T/events, stderr in
-# $T/pool.log.  Sets POOL_PID.
-start_pool() {
-	rm -f "$T/fifo"
-	mkfifo "$T/fifo"
-	tail -n +1 -f "$T/records" >"$T/fifo" 2>/dev/null &
-	PIDS="$PIDS $!"
-	mail-pool --pool "$T/pool" --retry-min 1 --retry-max 2 \
-		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none --idle 5 --connect-timeout 2" \
-		"$@" <"$T/fifo" >>"$T/events" 2>>"$T/pool.log" &
-	POOL_PID=$!
-	PIDS="$PIDS $POOL_PID"
-}
-
-# stop_pool: SIGTERM, and it exits 0
-stop_pool() {
-	local rc=0
-	kill -TERM "$POOL_PID"
-	wait "$POOL_PID" || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		echo "mail-pool exited $rc" >&2
-		cat "$T/pool.log" >&2
-		return 1
-	fi
-}
-
-events() {
-	grep -c "\"event\":\"$1\"" "$T/events" || true
-}
-
-has_events() {
-	[ "$(events "$1")" -ge "$2" ]
-}
-
-pooled() {
-	find "$T/pool/new" -type f 2>/dev/null | wc -l
-}
-
-pool_empty() {
-	[ "$(pooled)" -eq 0 ]
-}
-
-# the ids of the records, in order
-record_ids() {
-	python3 -c 'import json,sys
-for l in open(sys.argv[1]): print(json.loads(l)["id"])' "$T/records"
-}
-
-# add_auth IN OUT: records with an auth key: the A-R of mx.example.test,
-# and the forged one (field 2 of each test message) removed
-add_auth() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-with open(sys.argv[1]) as i, open(sys.argv[2], "w") as o:
-    for l in i:
-        r = json.loads(l)
-        r["auth"] = {"authentication_results":
-                     "mx.example.test;\n\tspf=pass smtp.mailfrom=example.org",
-                     "remove": [{"field": "Authentication-Results",
-                                 "index": 2}]}
-        o.write(json.dumps(r) + "\n")
-PY
-}
+load pool
 
 @test "usage: --pool and --deliver are needed; bad values" {
 	run -100 --separate-stderr mail-pool --pool "$T/pool"
@@ -406,4 +269,274 @@ PY
 	# the rate it learnt is near the sink's, not far above
 	rate=$(sed -n 's/^sluice_pool_route_rate{route="deliver"} //p' "$T/metrics")
 	python3 -c "import sys; r = float(sys.argv[1]); assert 0 < r <= 60, r" "$rate"
+}
+
+@test "policy: clean delivered as is, spam tagged, malicious quarantined, bulk dropped" {
+	start_accept
+	start_smtp_sink
+	send 4
+	mapfile -t ids < <(record_ids)
+	add_scan "$T/records" "$T/in" - spam malicious bulk
+	printf '# test policy\nspam tag\nmalicious quarantine\nbulk   drop # gone\n' >"$T/policy"
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--policy "$T/policy" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	printf '%s\n' "$stderr" >&2
+	[ "$(distinct_at_sink)" -eq 2 ]
+	# clean: no scan, nothing added
+	f=$(dumped 0)
+	! grep -q '^X-Sluice-Verdict' "$f"
+	grep -q forged "$f"
+	# spam: the scan header added, the forged field gone
+	f=$(dumped 1)
+	grep -qx 'X-Sluice-Verdict: spam score=7' "$f"
+	! grep -q forged "$f"
+	# malicious: in the quarantine with its state, edited, never delivered
+	q=$T/pool/quarantine
+	[ -f "$q/new/${ids[2]}" ]
+	grep -qx 'X-Sluice-Verdict: malicious score=7' "$q/new/${ids[2]}"
+	grep -q '"reason":"quarantine"' "$q/state/${ids[2]}"
+	grep -q '"verdict":"malicious"' "$q/state/${ids[2]}"
+	! dumped 2
+	# bulk: gone, with an event
+	! dumped 3
+	[ ! -e "$T/spool/new/${ids[3]}" ]
+	[ ! -e "$q/new/${ids[3]}" ]
+	grep -q "\"event\":\"dropped\".*\"id\":\"${ids[3]}\",\"verdict\":\"bulk\"" <<<"$output"
+	grep -q "\"event\":\"quarantined\".*\"id\":\"${ids[2]}\",\"verdict\":\"malicious\"" <<<"$output"
+	grep -qx "mail-pool: ${ids[3]}: dropped verdict=bulk" <<<"$stderr"
+	[ "$(pooled)" -eq 0 ]
+	[ ! -e "$T/spool/new/${ids[2]}" ]
+}
+
+@test "policy: without --policy everything is delivered, untagged; a bad table is refused; SIGHUP reloads" {
+	start_accept
+	start_smtp_sink
+	send 1
+	add_scan "$T/records" "$T/in" malicious
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	[ "$(distinct_at_sink)" -eq 1 ]
+	! grep -rq '^X-Sluice-Verdict' "$T/dump"
+	printf 'spam tag\nham deliver\n' >"$T/policy"
+	run -100 --separate-stderr mail-pool --pool "$T/p2" --deliver true \
+		--policy "$T/policy" </dev/null
+	[ "$stderr" = "mail-pool: policy $T/policy: line 2: unknown verdict ham" ]
+	# reload: drop, then (after SIGHUP) quarantine
+	send 2 10
+	add_scan <(tail -2 "$T/records") "$T/in2" malicious malicious
+	mapfile -t ids < <(python3 -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(l)["id"])' "$T/in2")
+	echo 'malicious drop' >"$T/policy"
+	: >"$T/feed"
+	mkfifo "$T/fifo2"
+	tail -n +1 -f "$T/feed" >"$T/fifo2" 2>/dev/null &
+	PIDS="$PIDS $!"
+	mail-pool --pool "$T/pool" --policy "$T/policy" --deliver true \
+		<"$T/fifo2" >>"$T/events" 2>>"$T/pool.log" &
+	POOL_PID=$!
+	PIDS="$PIDS $POOL_PID"
+	head -1 "$T/in2" >>"$T/feed"
+	wait_until 20 has_events dropped 1
+	echo 'malicious quarantine' >"$T/policy"
+	kill -HUP "$POOL_PID"
+	wait_until 20 grep -q "^mail-pool: policy $T/policy: reloaded$" "$T/pool.log"
+	tail -1 "$T/in2" >>"$T/feed"
+	wait_until 20 has_events quarantined 1
+	stop_pool
+	grep -q "\"event\":\"dropped\".*\"id\":\"${ids[0]}\"" "$T/events"
+	[ -f "$T/pool/quarantine/new/${ids[1]}" ]
+}
+
+# sink_order: the N of each "accepted <N@pool.test>" in the sink's log, in
+# order
+sink_order() {
+	sed -n 's/^accepted <\([0-9]*\)@pool.test>/\1/p' "$T/sink.events"
+}
+
+@test "fairness: a flood from one domain does not hold back another; partners go first" {
+	start_accept
+	start_py_sink
+	mail-pool --pool "$T/pool" --deliver true </dev/null
+	mail-poolctl --pool "$T/pool" pause deliver
+	printf '# partners\npartner.example\n192.0.2.0/24\n' >"$T/partners"
+	start_pool --max-workers 1 --partners "$T/partners"
+	FROM=x@flood.example send 40 0
+	FROM=y@Other.example send 3 100
+	FROM=z@partner.example send 2 200
+	wait_until 30 has_events pooled 45
+	mail-poolctl --pool "$T/pool" resume deliver
+	wait_until 60 arrived 45
+	wait_until 20 pool_empty
+	stop_pool
+	mapfile -t order < <(sink_order)
+	echo "# delivery order: ${order[*]}" >&3
+	[ "${#order[@]}" -eq 45 ]
+	# the partner's two first
+	[ "${order[0]}" -ge 200 ] && [ "${order[1]}" -ge 200 ]
+	# then the flood and the other domain take turns: the other's three
+	# within the next six, not after the forty of the flood
+	for i in 100 101 102; do
+		pos=$(printf '%s\n' "${order[@]}" | grep -nx "$i" | cut -d: -f1)
+		[ "$pos" -le 8 ]
+	done
+	# and each source in the order it came
+	flood=$(printf '%s\n' "${order[@]}" | awk '$1 < 100' | tr '\n' ' ')
+	[ "$flood" = "$(seq 0 39 | tr '\n' ' ')" ]
+}
+
+# json_events NAME: the events NAME, one a line
+json_events() {
+	grep "\"event\":\"$1\"" "$T/events" || true
+}
+
+@test "spike: arrivals far above the baseline print a spike event and run --notify with it" {
+	start_accept
+	start_smtp_sink
+	start_pool --spike-window 2s --spike-baseline 1h --spike-min 5/1s \
+		--spike-factor 4 --notify "cat >>'$T/notified'" --metrics "$T/metrics"
+	# the first window passes quiet: the baseline is 0
+	sleep 3
+	send 60
+	wait_until 30 has_events spike 1
+	wait_until 10 test -s "$T/notified"
+	wait_until 60 arrived 60
+	stop_pool
+	python3 - "$T/events" "$T/notified" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+sp = [e for e in ev if e["event"] == "spike"]
+assert len(sp) == 1, sp
+s = sp[0]
+assert s["arrival_rate"] >= 5 and s["arrival_rate"] >= s["threshold"], s
+assert s["arrival_baseline"] < 1, s
+assert s["route"] == "deliver" and "delivery_rate" in s and "due" in s, s
+n = [json.loads(l) for l in open(sys.argv[2])]
+assert n[0] == s, (n, s)
+PY
+	grep -q '^mail-pool: spike: arrival [0-9.e+]*/s (baseline [0-9.e+-]*/s), delivery' "$T/pool.log"
+	python3 - "$T/metrics" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+v = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        v[s.name] = s.value
+assert v["sluice_pool_spikes_total"] == 1, v
+assert v["sluice_pool_arrival_rate"] > 0, v
+for k in ("sluice_pool_arrival_baseline", "sluice_pool_delivery_rate",
+          "sluice_pool_delivery_baseline", "sluice_pool_held",
+          "sluice_pool_route_paused", "sluice_pool_route_due",
+          "sluice_pool_route_in_flight", "sluice_pool_quarantined_total",
+          "sluice_pool_dropped_total", "sluice_pool_stalls_total",
+          "sluice_pool_notify_failures_total"):
+    assert k in v, k
+PY
+}
+
+@test "stall: messages due and nothing delivered: a stall event, then stall-end; a hung --notify is killed, the pool goes on" {
+	start_accept
+	send 2
+	start_pool --stall-time 2s --notify "cat >>'$T/notified'; sleep 60" \
+		--notify-timeout 1s
+	wait_until 30 has_events stall 1
+	wait_until 10 grep -q '"event":"stall"' "$T/notified"
+	wait_until 10 grep -q '^mail-pool: warning: notify: still running after 1s: killed$' "$T/pool.log"
+	start_smtp_sink
+	wait_until 60 arrived 2
+	wait_until 30 has_events stall-end 1
+	stop_pool
+	s=$(json_events stall | head -1)
+	python3 -c 'import json,sys; s = json.loads(sys.argv[1]); assert s["waiting"] == 2 and s["since_delivery"] >= 2, s' "$s"
+}
+
+# with_auth IN OUT AUTH_JSON: every record gets that auth object
+with_auth() {
+	python3 - "$@" <<'PY'
+import json, sys
+auth = json.loads(sys.argv[3])
+with open(sys.argv[1]) as i, open(sys.argv[2], "w") as o:
+    for l in i:
+        r = json.loads(l)
+        r["auth"] = auth
+        o.write(json.dumps(r) + "\n")
+PY
+}
+
+@test "DSN: a recipient failed, the sender authenticated by SPF: a multipart/report from <> through the same route" {
+	start_accept
+	mkdir "$T/sunk"
+	start_py_sink --reject b@example.test --dump "$T/sunk"
+	send 1
+	id=$(record_ids)
+	with_auth "$T/records" "$T/in" '{"spf": {"result": "pass", "domain": "Example.ORG"}}'
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	# the message to c, then the DSN to a@example.org
+	[ "$(ls "$T/sunk" | wc -l)" -eq 2 ]
+	[ -f "$T/pool/dead/new/$id" ]
+	dsn=$(grep -o "\"event\":\"dsn\",\"at\":\"[^\"]*\",\"id\":\"$id\",\"dsn\":\"[^\"]*\"" <<<"$output" | sed 's/.*"dsn":"//; s/"$//')
+	[ -n "$dsn" ]
+	grep -q "\"dsn\":\"$dsn\"" "$T/pool/dead/state/$id"
+	grep -qx "mail-pool: $id: DSN $dsn to <a@example.org>" <<<"$stderr"
+	python3 - "$T/sunk/2.eml" "$dsn" <<'PY'
+import email, sys
+from email import policy
+raw = open(sys.argv[1], "rb").read()
+first, rest = raw.split(b"\r\n", 1)
+assert first == b"X-Sink-From: <>", first
+m = email.message_from_bytes(rest, policy=policy.compat32)
+assert m["To"] == "<a@example.org>", m["To"]
+assert m.get_content_type() == "multipart/report", m.get_content_type()
+assert m.get_param("report-type") == "delivery-status"
+assert m["Auto-Submitted"] == "auto-replied"
+assert "X-Sluice-" not in rest.decode(), "relay block leaked"
+parts = m.get_payload()
+assert [p.get_content_type() for p in parts] == [
+    "text/plain", "message/delivery-status", "text/rfc822-headers"], parts
+ds = parts[1].as_string()
+for want in ("Reporting-MTA: dns;", "Final-Recipient: rfc822; b@example.test",
+             "Action: failed", "Status: 5.1.1",
+             "Diagnostic-Code: smtp; 550 5.1.1"):
+    assert want in ds, (want, ds)
+assert "c@example.test" not in ds, ds
+h = parts[2].get_payload()
+assert "Subject: m0" in h and "Message-ID: <0@pool.test>" in h, h
+PY
+	[ "$(pooled)" -eq 0 ]
+}
+
+@test "DSN: never to a sender not authenticated (no backscatter); expiry with an aligned DKIM pass gets one, status 4.4.7" {
+	start_accept
+	mkdir "$T/sunk"
+	start_py_sink --reject b@example.test --reject c@example.test --dump "$T/sunk"
+	send 2
+	head -1 "$T/records" >"$T/r1"
+	tail -1 "$T/records" >"$T/r2"
+	with_auth "$T/r1" "$T/in" '{"spf": {"result": "fail", "domain": "example.org"}, "dkim": [{"result": "pass", "d": "elsewhere.example"}], "dmarc": {"result": "pass", "domain": "elsewhere.example"}}'
+	id=$(record_ids | head -1)
+	run -0 --separate-stderr timeout 60 mail-pool --pool "$T/pool" \
+		--deliver "mail-deliver --to 127.0.0.1:$SPORT --tls none" <"$T/in"
+	[ -f "$T/pool/dead/new/$id" ]
+	[ -z "$(ls "$T/sunk")" ]
+	! grep -q '"event":"dsn"' <<<"$output"
+	grep -qx "mail-pool: $id: no DSN to <a@example.org>: the sender is not authenticated" <<<"$stderr"
+	# expiry: nothing downstream, a DKIM pass for the sender's domain
+	id=$(record_ids | tail -1)
+	with_auth "$T/r2" "$T/in2" '{"dkim": [{"result": "pass", "d": "example.org"}]}'
+	mail-pool --pool "$T/p2" --max-age 2 \
+		--deliver "mail-deliver --to 127.0.0.1:$(free_port) --tls none" \
+		<"$T/in2" >"$T/events2" 2>"$T/pool2.log" &
+	POOL_PID=$!
+	PIDS="$PIDS $POOL_PID"
+	wait_until 30 test -f "$T/p2/dead/new/$id"
+	wait_until 10 test -n "$(ls "$T/p2/new")"
+	dsn=$(ls "$T/p2/new")
+	grep -qx 'X-Sluice-Mail-From: <>' "$T/p2/new/$dsn"
+	grep -qx 'X-Sluice-Rcpt-To: <a@example.org>' "$T/p2/new/$dsn"
+	grep -qx 'Status: 4.4.7' "$T/p2/new/$dsn"
+	[ "$(grep -c '^Final-Recipient: rfc822; ' "$T/p2/new/$dsn")" -eq 2 ]
+	grep -q "\"dsn\":\"$dsn\"" "$T/p2/dead/state/$id"
+	grep -q "\"event\":\"dsn\".*\"id\":\"$id\",\"dsn\":\"$dsn\"" "$T/events2"
+	stop_pool
 }

@@ -7,7 +7,8 @@
  *  - pool_edit: the input as a stored message, with an auth object that
  *    adds a field and removes the first one; an edit that succeeds has no
  *    CR, holds the added field once, and is no longer than the input
- *    plus the field.
+ *    plus the field; with a scan object adding a field and removing the
+ *    same one, no longer than the input plus both fields.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -50,8 +51,22 @@ check_edit(const char *buf, size_t size)
 	json_t *auth = json_pack("{s:s, s:[{s:s, s:i}]}",
 	    "authentication_results", "fuzz.example;\n\tspf=pass",
 	    "remove", "field", "Received", "index", 0);
+	json_t *scan = json_pack("{s:[s], s:[{s:s, s:i}]}", "headers",
+	    "X-Sluice-Verdict: spam", "remove", "field", "Received", "index",
+	    0);
 
-	if (pool_edit(buf, size, auth, &out, &len, err, sizeof(err)) == 0) {
+	/* auth's and scan's removals name the same field: it goes once */
+	err[0] = '\0';
+	if (pool_edit(buf, size, auth, scan, &out, &len, err,
+	    sizeof(err)) == 0) {
+		if (len > size + 64 + 24)
+			abort();
+		free(out);
+	} else if (err[0] == '\0')
+		abort();
+	json_decref(scan);
+	err[0] = '\0';
+	if (pool_edit(buf, size, auth, NULL, &out, &len, err, sizeof(err)) == 0) {
 		const char *ar = "Authentication-Results: fuzz.example;\n\t"
 		    "spf=pass\n";
 

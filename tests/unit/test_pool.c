@@ -89,7 +89,7 @@ test_edit(void)
 	size_t len;
 	json_t *auth;
 
-	ok(pool_edit(stored, strlen(stored), NULL, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), NULL, NULL, &out, &len, err,
 	    sizeof(err)) == 0 && len == strlen(stored) &&
 	    memcmp(out, stored, len) == 0, "edit: no auth, no change");
 	free(out);
@@ -98,7 +98,7 @@ test_edit(void)
 	    "authentication_results", "mx;\n\tspf=pass",
 	    "headers", "X-Verdict: clean",
 	    "remove", "field", "authentication-results", "index", 0);
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == 0, "edit: A-R added, claimed field removed");
 	ok(strstr(out, "Received: from a.example\n\tby mx; Tue, 14 Nov 2023 "
 	    "22:13:20 +0000\nAuthentication-Results: mx;\n\tspf=pass\n"
@@ -116,37 +116,70 @@ test_edit(void)
 	/* refusals */
 	auth = json_pack("{s:[{s:s, s:i}]}", "remove", "field", "From",
 	    "index", 0);
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == -1, "edit: a removal naming another field fails");
 	is_str(err, "auth.remove 0: the message has no field From at index 0",
 	    "edit: and says why");
 	json_decref(auth);
 	auth = json_pack("{s:[{s:s, s:i}]}", "remove", "field", "Subject",
 	    "index", 99);
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == -1, "edit: an index out of range fails");
 	json_decref(auth);
 	auth = json_pack("{s:s}", "authentication_results",
 	    "mx; spf=pass\nX-Injected: yes");
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == -1, "edit: an unfolded LF in A-R fails");
 	json_decref(auth);
 	auth = json_pack("{s:s}", "authentication_results", "mx; a\r\n\tb");
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == -1, "edit: a CR in A-R fails");
 	json_decref(auth);
 	auth = json_pack("{s:[s]}", "headers", "No colon here");
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == -1, "edit: a header without a name fails");
 	json_decref(auth);
 	auth = json_pack("{s:i}", "remove", 3);
-	ok(pool_edit(stored, strlen(stored), auth, &out, &len, err,
+	ok(pool_edit(stored, strlen(stored), auth, NULL, &out, &len, err,
 	    sizeof(err)) == -1, "edit: remove not an array fails");
 	json_decref(auth);
 
+	/* scan's fields after auth's; both removals on the same indices */
+	{
+		json_t *scan = json_pack("{s:s, s:[s], s:[{s:s, s:i}]}",
+		    "verdict", "spam", "headers",
+		    "X-Sluice-Verdict: spam score=9",
+		    "remove", "field", "Subject", "index", 2);
+
+		auth = json_pack("{s:s, s:[{s:s, s:i}]}",
+		    "authentication_results", "mx; spf=pass",
+		    "remove", "field", "Authentication-Results", "index", 0);
+		ok(pool_edit(stored, strlen(stored), auth, scan, &out, &len,
+		    err, sizeof(err)) == 0, "edit: with scan");
+		ok(strstr(out, "\nAuthentication-Results: mx; spf=pass\n"
+		    "X-Sluice-Verdict: spam score=9\nFrom: <a@a.example>\n"
+		    "\nbody\n") != NULL,
+		    "edit: scan headers after auth's; both fields dropped");
+		free(out);
+		json_decref(scan);
+		scan = json_pack("{s:[{s:s, s:i}]}", "remove", "field",
+		    "From", "index", 2);
+		ok(pool_edit(stored, strlen(stored), auth, scan, &out, &len,
+		    err, sizeof(err)) == -1, "edit: a bad scan.remove fails");
+		is_str(err, "scan.remove 0: the message has no field From at "
+		    "index 2", "edit: and names scan");
+		json_decref(scan);
+		scan = json_pack("{s:[s]}", "headers", "X-Bad: a\nb");
+		ok(pool_edit(stored, strlen(stored), NULL, scan, &out, &len,
+		    err, sizeof(err)) == -1,
+		    "edit: an unfolded LF in scan.headers fails");
+		json_decref(scan);
+		json_decref(auth);
+	}
+
 	/* a message without a relay block: the fields go on top */
 	auth = json_pack("{s:s}", "authentication_results", "mx; none");
-	ok(pool_edit("Subject: x\n\nb\n", 14, auth, &out, &len, err,
+	ok(pool_edit("Subject: x\n\nb\n", 14, auth, NULL, &out, &len, err,
 	    sizeof(err)) == 0 && strcmp(out, "Authentication-Results: mx; "
 	    "none\nSubject: x\n\nb\n") == 0, "edit: no relay block: on top");
 	free(out);
@@ -234,7 +267,7 @@ main(void)
 	    "state/ and tmp/ made");
 
 	rec = rec_for(spool, id);
-	is_int(pool_add(p, rec, 1000, 1 << 20, &m, err, sizeof(err)), 0,
+	is_int(pool_add(p, rec, 1000, 1 << 20, 0, &m, err, sizeof(err)), 0,
 	    "add");
 	ok(exists(pdir, "new", id) && exists(pdir, "state", id),
 	    "add: the message and its state are in the pool");
@@ -247,7 +280,7 @@ main(void)
 	is_int(m->npending, 2, "add: two recipients pending");
 	is_int(pool_count(p), 1, "add: one in the pool");
 	is_int(pool_bytes(p), m->size, "add: its bytes counted");
-	is_int(pool_add(p, rec, 1000, 1 << 20, &m2, err, sizeof(err)), 1,
+	is_int(pool_add(p, rec, 1000, 1 << 20, 0, &m2, err, sizeof(err)), 1,
 	    "add again: a duplicate");
 	is_int(pool_unlink_spool(rec, err, sizeof(err)), 0, "unlink spool");
 	ok(!exists(spool, "new", id), "the spool copy is gone");
@@ -255,7 +288,7 @@ main(void)
 	/* a record whose path is not its id's file is refused */
 	json_object_set_new(rec, "path", json_string("/etc/passwd"));
 	json_object_set_new(rec, "id", json_string("1.M2P2Q2.mx"));
-	is_int(pool_add(p, rec, 1000, 1 << 20, &m2, err, sizeof(err)), -1,
+	is_int(pool_add(p, rec, 1000, 1 << 20, 0, &m2, err, sizeof(err)), -1,
 	    "add: a path that is not the id's is refused");
 	is_str(err, "path /etc/passwd does not name id 1.M2P2Q2.mx",
 	    "add: and says why");
