@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE		/* pipe2 */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
@@ -1118,6 +1119,92 @@ ctl_done(const json_t *cmd, const json_t *reply, void *arg)
 	    json_array_size(json_object_get(reply, "errors")));
 }
 
+/*
+ * Group commit: the records taken from one read of stdin (at most
+ * LIMIT_POOL_BATCH) are pooled together, with one sync of the pool for
+ * all (pool_defer, pool_flush); only then are their events written and
+ * their spool copies removed, with one fsync of each spool directory.
+ */
+struct staged {
+	json_t *rec;
+	int dup;		/* already pooled: only the spool copy goes */
+};
+static struct staged *stg;
+static size_t nstg, stgcap;
+
+static void
+flush_failed(void *arg, const char *id, const char *why)
+{
+	(void)arg;
+	log_warn("%s: not pooled: %s", id, why);
+}
+
+static void
+commit_batch(void)
+{
+	char err[512], dirs[8][PATH_MAX], dir[PATH_MAX];
+	size_t i, k, ndirs = 0;
+	int synced;
+	json_t *sz;
+
+	if (nstg == 0)
+		return;
+	synced = pool_flush(pool, flush_failed, NULL, err, sizeof(err)) == 0;
+	if (!synced)
+		log_warn("%s (the spool copies stay)", err);
+	for (i = 0; i < nstg; i++) {
+		const char *id = record_get(stg[i].rec, "id");
+		struct pool_msg *m = pool_get(pool, id);
+
+		if (m == NULL || !synced)
+			goto next;	/* not pooled: the spool copy stays */
+		if (stg[i].dup) {
+			cnt.duplicates++;
+			log_info("%s: duplicate, dropped", id);
+			event("duplicate", id, NULL, NULL);
+		} else {
+			cnt.pooled++;
+			watch_arrived(watch, 1);
+			sz = json_integer((json_int_t)m->size);
+			event("pooled", id, "size", sz);
+			json_decref(sz);
+		}
+		/* the pool copy is durable: the spool copy goes */
+		if (pool_unlink_spool_nosync(stg[i].rec, dir, sizeof(dir), err,
+		    sizeof(err)) == -1) {
+			log_warn("%s: %s", id, err);
+			goto next;
+		}
+		for (k = 0; k < ndirs && strcmp(dirs[k], dir) != 0; k++)
+			;
+		if (k < ndirs)
+			goto next;
+		if (ndirs < 8)
+			memcpy(dirs[ndirs++], dir, sizeof(dir));
+		else if (pool_sync_spool(dir, err, sizeof(err)) == -1)
+			log_warn("%s: %s", id, err);	/* many spools */
+next:
+		json_decref(stg[i].rec);
+	}
+	for (k = 0; k < ndirs; k++)
+		if (pool_sync_spool(dirs[k], err, sizeof(err)) == -1)
+			log_warn("%s", err);
+	nstg = 0;
+	high_water();
+}
+
+static void
+stage(json_t *rec, int dup)
+{
+	if (nstg == stgcap) {
+		stgcap = stgcap ? stgcap * 2 : 64;
+		stg = xreallocarray(stg, stgcap, sizeof(*stg));
+	}
+	stg[nstg].rec = json_incref(rec);
+	stg[nstg].dup = dup;
+	nstg++;
+}
+
 /* A record from stdin: dropped, pooled, or pooled and quarantined as
  * the policy says for its verdict. */
 static void
@@ -1144,17 +1231,31 @@ take(json_t *rec)
 		json_decref(sz);
 		return;
 	}
-	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE,
-	    act != VERDICT_DELIVER, &m, err, sizeof(err));
+	if (act != VERDICT_QUARANTINE) {
+		r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE,
+		    act != VERDICT_DELIVER, &m, err, sizeof(err));
+		if (r == -1)
+			log_warn("%s: not pooled: %s", id ? id : "?", err);
+		else
+			stage(rec, r == 1);
+		if (nstg >= LIMIT_POOL_BATCH)
+			commit_batch();
+		return;
+	}
+	/* quarantine: what is pooled so far first, then this one alone */
+	commit_batch();
+	pool_defer(pool, 0);
+	r = pool_add(pool, rec, time(NULL), LIMIT_POOL_MESSAGE, 1, &m, err,
+	    sizeof(err));
 	if (r == -1) {
 		log_warn("%s: not pooled: %s", id ? id : "?", err);
-		return;
+		goto out;
 	}
 	if (r == 1) {
 		cnt.duplicates++;
 		log_info("%s: duplicate, dropped", id);
 		event("duplicate", id, NULL, NULL);
-	} else if (act == VERDICT_QUARANTINE) {
+	} else {
 		/* pooled first, so the quarantine gets the edited message and
 		 * a state, by the same durable steps as the dead letters */
 		if ((st = pool_state_read(pool, m, err, sizeof(err))) == NULL ||
@@ -1164,7 +1265,7 @@ take(json_t *rec)
 			log_warn("%s: into %s: %s: held in the pool", id,
 			    o.quarantine, err);
 			json_decref(st);
-			return;
+			goto out;
 		}
 		json_decref(st);
 		cnt.quarantined++;
@@ -1172,17 +1273,12 @@ take(json_t *rec)
 		sz = json_string(verdict);
 		event("quarantined", id, "verdict", sz);
 		json_decref(sz);
-	} else {
-		cnt.pooled++;
-		watch_arrived(watch, 1);
-		sz = json_integer((json_int_t)m->size);
-		event("pooled", id, "size", sz);
-		json_decref(sz);
-		high_water();
 	}
 	/* the pool copy is durable (or was already): the spool copy goes */
 	if (pool_unlink_spool(rec, err, sizeof(err)) == -1)
 		log_warn("%s: %s", id, err);
+out:
+	pool_defer(pool, 1);
 }
 
 static void
@@ -1191,16 +1287,17 @@ read_input(struct record_reader *rr, int *eof)
 	enum record_status rs;
 	json_t *rec;
 
+	pool_defer(pool, 1);
 	do {
 		rs = record_next(rr, &rec);
 		if (rs == RECORD_EOF) {
 			*eof = 1;
-			return;
+			break;
 		}
 		if (rs == RECORD_ERR) {
 			log_warn("read stdin: %s", strerror(errno));
 			*eof = 1;
-			return;
+			break;
 		}
 		if (rs == RECORD_BAD) {
 			/* the message stays in the spool */
@@ -1210,6 +1307,8 @@ read_input(struct record_reader *rr, int *eof)
 		take(rec);
 		json_decref(rec);
 	} while (record_buffered(rr) > 0);
+	commit_batch();
+	pool_defer(pool, 0);
 }
 
 static void

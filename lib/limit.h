@@ -55,6 +55,7 @@
 #define LIMIT_POOL_STATE	(8 * 1024 * 1024)	/* bytes of a state file */
 #define LIMIT_POOL_FIELD	(64 * 1024)	/* bytes of a field value added */
 #define LIMIT_POOL_ADD		100	/* fields added per message */
+#define LIMIT_POOL_BATCH	256	/* records pooled with one sync */
 #define LIMIT_POOL_WORKERS	256	/* most --max-workers */
 #define LIMIT_POOL_STOP		30	/* seconds SIGTERM waits for deliveries */
 #define LIMIT_POOL_DOWN_ATTEMPTS 5	/* failed attempts in a row ... */

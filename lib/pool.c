@@ -1,6 +1,7 @@
 /*
  * pool: mail-pool's store of messages and their state.  See pool.h.
  */
+#define _GNU_SOURCE		/* syncfs */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,17 @@ struct pool {
 	size_t count;
 	unsigned long long bytes;
 	time_t paused;			/* since when the route is, or 0 */
+	/* group commit (pool_defer): files written to tmp, not yet synced
+	 * nor named, in the order they were written */
+	int defer;
+	struct pool_msg *defer_msg;	/* the message being written */
+	struct pending {
+		char tmp[PATH_MAX], dst[PATH_MAX];
+		int replace;
+		int named;		/* pool_flush gave it its name */
+		struct pool_msg *m;	/* the message it belongs to */
+	} *pend;
+	size_t npend, pendcap;
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -132,6 +144,29 @@ write_file(struct pool *p, const char *dir, const char *sub,
 		}
 		b += w;
 		n -= (size_t)w;
+	}
+	if (p->defer && strcmp(dir, p->dir) == 0) {
+		/* named by pool_flush, after one sync of everything */
+		struct pending *pd;
+
+		if (close(fd) == -1) {
+			fd = -1;
+			seterr(err, errsz, "close %s: %s", tmp,
+			    strerror(errno));
+			goto fail;
+		}
+		if (p->npend == p->pendcap) {
+			p->pendcap = p->pendcap ? p->pendcap * 2 : 64;
+			p->pend = xreallocarray(p->pend, p->pendcap,
+			    sizeof(*p->pend));
+		}
+		pd = &p->pend[p->npend++];
+		memcpy(pd->tmp, tmp, sizeof(pd->tmp));
+		memcpy(pd->dst, dst, sizeof(pd->dst));
+		pd->replace = replace;
+		pd->named = 0;
+		pd->m = p->defer_msg;
+		return 0;
 	}
 	/* the data on disk before any name points at it */
 	if (fsync(fd) == -1) {
@@ -506,6 +541,7 @@ pool_close(struct pool *p)
 		free(m);
 	}
 	close(p->lockfd);
+	free(p->pend);
 	free(p->dir);
 	free(p);
 }
@@ -1159,6 +1195,7 @@ pool_add(struct pool *p, const json_t *rec, time_t now, size_t max, int tag,
 	m = xcalloc(1, sizeof(*m));
 	snprintf(m->id, sizeof(m->id), "%s", id);
 	m->size = outlen;
+	p->defer_msg = m;
 	/* the state first: a state without its message is removed on load */
 	if (pool_state_write(p, m, st, err, errsz) == -1) {
 		free(m);
@@ -1186,13 +1223,97 @@ fail:
 	return -1;
 }
 
+void
+pool_defer(struct pool *p, int on)
+{
+	p->defer = on;
+}
+
+/* Is m among the n of f? */
+static int
+among(struct pool_msg **f, size_t n, const struct pool_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (f[i] == m)
+			return 1;
+	return 0;
+}
+
 int
-pool_unlink_spool(const json_t *rec, char *err, size_t errsz)
+pool_flush(struct pool *p, void (*failed)(void *, const char *,
+    const char *), void *arg, char *err, size_t errsz)
+{
+	struct pool_msg **bad;
+	char path[PATH_MAX], why[PATH_MAX + 64];
+	size_t i, nbad = 0;
+	int fd, r = 0, synced;
+
+	if (p->npend == 0)
+		return 0;
+	bad = xcalloc(p->npend, sizeof(*bad));
+	/* one sync for the data of every file written since the last
+	 * flush, before any of them gets its name */
+	synced = 0;
+	if (path3(path, sizeof(path), p->dir, "tmp", "") == 0 &&
+	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		synced = syncfs(fd) == 0;
+		if (!synced)
+			snprintf(why, sizeof(why), "syncfs %s: %s", path,
+			    strerror(errno));
+		close(fd);
+	} else
+		snprintf(why, sizeof(why), "open %s/tmp: %s", p->dir,
+		    strerror(errno));
+	for (i = 0; i < p->npend; i++) {
+		struct pending *pd = &p->pend[i];
+
+		if (!synced || among(bad, nbad, pd->m)) {
+			unlink(pd->tmp);
+			if (!among(bad, nbad, pd->m)) {
+				bad[nbad++] = pd->m;
+				failed(arg, pd->m->id, why);
+			}
+			continue;
+		}
+		if (pd->replace ? rename(pd->tmp, pd->dst) :
+		    link(pd->tmp, pd->dst)) {
+			snprintf(why, sizeof(why), "%s %s: %s", pd->replace ?
+			    "rename to" : "link to", pd->dst, strerror(errno));
+			unlink(pd->tmp);
+			bad[nbad++] = pd->m;
+			failed(arg, pd->m->id, why);
+			continue;
+		}
+		pd->named = 1;
+		if (!pd->replace)
+			unlink(pd->tmp);
+	}
+	/* the names on disk; a failure here leaves the messages pooled
+	 * (they may be there after a crash, or not): the caller keeps the
+	 * spool copies, and a second record for one is a duplicate */
+	if (fsync_dir(p->dir, "state") == -1 || fsync_dir(p->dir, "new") == -1) {
+		seterr(err, errsz, "fsync %s: %s", p->dir, strerror(errno));
+		r = -1;
+	}
+	/* what failed leaves none of the names it got, and no entry */
+	for (i = 0; i < p->npend; i++)
+		if (p->pend[i].named && among(bad, nbad, p->pend[i].m))
+			unlink(p->pend[i].dst);
+	for (i = 0; i < nbad; i++)
+		index_del(p, bad[i]);
+	free(bad);
+	p->npend = 0;
+	return r;
+}
+
+int
+pool_unlink_spool_nosync(const json_t *rec, char *dir, size_t dirsz,
+    char *err, size_t errsz)
 {
 	const char *path = spool_path(rec, err, errsz);
-	char dir[PATH_MAX];
 	const char *slash;
-	int fd;
 
 	if (path == NULL)
 		return -1;
@@ -1201,7 +1322,15 @@ pool_unlink_spool(const json_t *rec, char *err, size_t errsz)
 		return -1;
 	}
 	slash = strrchr(path, '/');
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	snprintf(dir, dirsz, "%.*s", (int)(slash - path), path);
+	return 0;
+}
+
+int
+pool_sync_spool(const char *dir, char *err, size_t errsz)
+{
+	int fd;
+
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(fd) == -1) {
 		seterr(err, errsz, "fsync %s: %s", dir, strerror(errno));
@@ -1211,6 +1340,16 @@ pool_unlink_spool(const json_t *rec, char *err, size_t errsz)
 	}
 	close(fd);
 	return 0;
+}
+
+int
+pool_unlink_spool(const json_t *rec, char *err, size_t errsz)
+{
+	char dir[PATH_MAX];
+
+	if (pool_unlink_spool_nosync(rec, dir, sizeof(dir), err, errsz) == -1)
+		return -1;
+	return pool_sync_spool(dir, err, errsz);
 }
 
 static int

@@ -125,10 +125,33 @@ int pool_add(struct pool *, const json_t *rec, time_t now, size_t max,
     int tag, struct pool_msg **m, char *err, size_t errsz);
 
 /*
+ * Group commit.  After pool_defer(p, 1), pool_add writes the state and
+ * the message of each record to the pool's tmp/ without syncing or
+ * naming them (the entry is in the index at once); pool_flush then syncs
+ * the file system once (syncfs), names every file (state renamed,
+ * message linked, in the order written), and fsyncs state/ and new/
+ * once: a batch of messages costs three syncs, not four each.  A message
+ * whose file could not be named is reported through failed(arg, id,
+ * why), leaves nothing behind and is out of the index.  pool_flush
+ * returns 0, or -1 when the directories could not be synced (the
+ * messages stay pooled, but the caller must keep their spool copies).
+ * Nothing but pool_add may run between pool_defer(p, 1) and pool_flush:
+ * a state not yet named cannot be read.
+ */
+void pool_defer(struct pool *, int on);
+int pool_flush(struct pool *, void (*failed)(void *arg, const char *id,
+    const char *why), void *arg, char *err, size_t errsz);
+
+/*
  * Check a record's path against its id (as pool_add does) and remove the
- * file, then fsync its directory.
+ * file, then fsync its directory.  The _nosync form gives the directory
+ * in dir instead, for the caller to fsync once for a batch with
+ * pool_sync_spool.
  */
 int pool_unlink_spool(const json_t *rec, char *err, size_t errsz);
+int pool_unlink_spool_nosync(const json_t *rec, char *dir, size_t dirsz,
+    char *err, size_t errsz);
+int pool_sync_spool(const char *dir, char *err, size_t errsz);
 
 /*
  * Parse and check a state file's bytes: an object of the form above,

@@ -83,6 +83,14 @@ rec_for(const char *spool, const char *id)
 }
 
 static void
+count_failed(void *arg, const char *id, const char *why)
+{
+	(void)id;
+	(void)why;
+	(*(int *)arg)++;
+}
+
+static void
 test_edit(void)
 {
 	char *out, err[256];
@@ -295,6 +303,55 @@ main(void)
 	is_int(pool_unlink_spool(rec, err, sizeof(err)), -1,
 	    "unlink spool: refused too");
 	json_decref(rec);
+
+	/* group commit: nothing named before the flush, all after; a
+	 * message whose name is taken meanwhile fails alone */
+	{
+		const char *ids[3] = { "1700000001.M1P1Q1.mx",
+		    "1700000002.M1P1Q1.mx", "1700000003.M1P1Q1.mx" };
+		json_t *r3[3];
+		const char *t;
+		int i, nfail = 0;
+
+		pool_defer(p, 1);
+		for (i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s/new/%s", spool, ids[i]);
+			put(path, stored);
+			r3[i] = rec_for(spool, ids[i]);
+			is_int(pool_add(p, r3[i], 1000, 1 << 20, 0, &m2, err,
+			    sizeof(err)), 0, "deferred add");
+		}
+		ok(!exists(pdir, "new", ids[0]) && !exists(pdir, "state",
+		    ids[2]), "deferred: nothing named before the flush");
+		is_int(pool_count(p), 4, "deferred: in the index at once");
+		is_int(pool_add(p, r3[1], 1000, 1 << 20, 0, &m2, err,
+		    sizeof(err)), 1, "deferred: a second record for an id in "
+		    "the batch is a duplicate");
+		snprintf(path, sizeof(path), "%s/new/%s", pdir, ids[2]);
+		put(path, "someone else's\n");
+		is_int(pool_flush(p, count_failed, &nfail, err, sizeof(err)),
+		    0, "flush");
+		pool_defer(p, 0);
+		is_int(nfail, 1, "flush: the message whose name was taken "
+		    "failed");
+		ok(exists(pdir, "new", ids[0]) && exists(pdir, "state",
+		    ids[0]) && exists(pdir, "new", ids[1]) &&
+		    exists(pdir, "state", ids[1]), "flush: the others named");
+		ok(pool_get(p, ids[2]) == NULL && !exists(pdir, "state",
+		    ids[2]), "flush: the failed one left no state and no entry");
+		t = slurp(path);
+		ok(t != NULL && strcmp(t, "someone else's\n") == 0,
+		    "flush: the file that had the name is left alone");
+		unlink(path);
+		for (i = 0; i < 2; i++)
+			is_int(pool_remove(p, pool_get(p, ids[i]), err,
+			    sizeof(err)), 0, "remove the batch again");
+		for (i = 0; i < 3; i++) {
+			pool_unlink_spool(r3[i], err, sizeof(err));
+			json_decref(r3[i]);
+		}
+		is_int(pool_count(p), 1, "one in the pool again");
+	}
 
 	/* dispatch: only pending recipients go */
 	st = pool_state_read(p, m, err, sizeof(err));
