@@ -1730,6 +1730,14 @@ scan_free(struct scan *s)
 	free(s);
 }
 
+static int
+has_tables(const struct scan_conf *c)
+{
+	return c->protect_domains || c->own_domains || c->shorteners ||
+	    c->domain_blocklist || c->protect_names || c->freemail ||
+	    c->rules;
+}
+
 /* SIGHUP: the tables and the block list again; a bad one keeps the old. */
 static void
 reload(struct scan *s)
@@ -1742,7 +1750,9 @@ reload(struct scan *s)
 	if (s->c->reload == NULL || *s->c->reload == s->gen)
 		return;
 	s->gen = *s->c->reload;
-	if ((t = tabs_load(s->c, err, sizeof(err))) == NULL)
+	if (!has_tables(s->c))
+		;	/* nothing to read again */
+	else if ((t = tabs_load(s->c, err, sizeof(err))) == NULL)
 		log_warn("reload tables: %s (the old tables stay)", err);
 	else {
 		tabs_free(s->t);
