@@ -72,6 +72,26 @@ if r.returncode != 0:
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$T/out" "$@"
 }
 
+# hup_twice MESSAGE EDIT ARGS...: mail-scan ARGS on a record of MESSAGE,
+# then EDIT (shell words) and SIGHUP, then the same record again; the
+# records in $T/live.out, stderr in $T/live.err.
+hup_twice() {
+	local msg=$1 edit=$2 pid
+	shift 2
+	mkfifo "$T/fifo"
+	mail-scan "$@" <"$T/fifo" >"$T/live.out" 2>"$T/live.err" &
+	pid=$!
+	PIDS="$PIDS $pid"
+	exec 5>"$T/fifo"
+	printf '{"id":"1","path":"%s"}\n' "$msg" >&5
+	wait_for grep -q '"id":"1"' "$T/live.out"
+	eval "$edit"
+	kill -HUP "$pid"
+	printf '{"id":"2","path":"%s"}\n' "$msg" >&5
+	exec 5>&-
+	wait "$pid"
+}
+
 @test "each rule fires on its message and not on the twin" {
 	local r
 	for r in executable_disguised executable double_extension \
@@ -281,19 +301,10 @@ open(sys.argv[1], "wb").write(bytes(m))' "$T/z.eml"
 	[ "$stderr" = "mail-scan: $T/none.list: No such file or directory" ]
 
 	printf '# empty for now\n\n' >"$T/live.list"
-	mkfifo "$T/fifo"
-	mail-scan --hash-blocklist "$T/live.list" <"$T/fifo" >"$T/live.out" 2>"$T/live.err" &
-	local pid=$!
-	PIDS="$PIDS $pid"
-	exec 5>"$T/fifo"
-	printf '{"id":"1","path":"%s"}\n' "$CORPUS/hash_blocklist.eml" >&5
-	wait_for grep -q '"id":"1"' "$T/live.out"
-	echo "$EICAR_SHA  # EICAR" >>"$T/live.list"
 	# the list is read again before the next record
-	kill -HUP "$pid"
-	printf '{"id":"2","path":"%s"}\n' "$CORPUS/hash_blocklist.eml" >&5
-	exec 5>&-
-	wait "$pid"
+	hup_twice "$CORPUS/hash_blocklist.eml" \
+	    'echo "$EICAR_SHA  # EICAR" >>"$T/live.list"' \
+	    --hash-blocklist "$T/live.list"
 	[ "$(cat "$T/live.err")" = "mail-scan: reload --hash-blocklist: 1 hashes" ]
 	[ "$(jfield "$T/live.out" scan.verdict 0)" = clean ]
 	[ "$(jfield "$T/live.out" scan.verdict 1)" = malicious ]
@@ -490,18 +501,8 @@ TABLES=(--protect-domains "$S/protect-domains" --own-domains "$S/own-domains"
 	run -100 --separate-stderr mail-scan --protect-names "$T/none" "$CORPUS/remove.eml"
 	[ "$stderr" = "mail-scan: $T/none: No such file or directory" ]
 	printf '# nobody yet\n' >"$T/names"
-	mkfifo "$T/fifo"
-	mail-scan --protect-names "$T/names" <"$T/fifo" >"$T/live.out" 2>"$T/live.err" &
-	local pid=$!
-	PIDS="$PIDS $pid"
-	exec 5>"$T/fifo"
-	printf '{"id":"1","path":"%s"}\n' "$CORPUS/bec.display_name.eml" >&5
-	wait_for grep -q '"id":"1"' "$T/live.out"
-	echo "Jane Doe" >>"$T/names"
-	kill -HUP "$pid"
-	printf '{"id":"2","path":"%s"}\n' "$CORPUS/bec.display_name.eml" >&5
-	exec 5>&-
-	wait "$pid"
+	hup_twice "$CORPUS/bec.display_name.eml" 'echo "Jane Doe" >>"$T/names"' \
+	    --protect-names "$T/names"
 	[ "$(cat "$T/live.err")" = "mail-scan: reload tables: 0 rules, 0 protected domains, 1 protected names" ]
 	[ "$(jfield "$T/live.out" scan.verdict 0)" = clean ]
 	[ "$(jfield "$T/live.out" scan.verdict 1)" = suspicious ]
