@@ -33,8 +33,8 @@ LIBS_DNS   := $(shell pkg-config --libs libunbound 2>/dev/null)
 LIBS_SSL   := $(shell pkg-config --libs openssl 2>/dev/null)
 # lib/url and lib/lookalike: IDNA, the Public Suffix List, ICU's spoof checker
 LIBS_URL   := $(shell pkg-config --libs libidn2 libpsl icu-i18n icu-uc 2>/dev/null)
-# lib/scan: archives and file types
-LIBS_SCAN  := $(shell pkg-config --libs libarchive 2>/dev/null) -lmagic
+# lib/scan: archives and file types; lib/rules: PCRE2
+LIBS_SCAN  := $(shell pkg-config --libs libarchive libpcre2-8 2>/dev/null) -lmagic
 
 PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/*.c))
@@ -46,7 +46,7 @@ LIBS_mail-deliver = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL)
 LIBS_IDN   := $(shell pkg-config --libs libidn2 2>/dev/null)
 LIBS_mail-auth = $(LIBS_EVENT) $(LIBS_DNS) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_IDN)
 LIBS_mail-pool   = $(LIBS_JSON)
-LIBS_mail-scan   = $(LIBS_SCAN) $(LIBS_JSON) $(LIBS_SSL)
+LIBS_mail-scan   = $(LIBS_SCAN) $(LIBS_JSON) $(LIBS_SSL) $(LIBS_URL) $(LIBS_DNS)
 LIBS_mail-poolctl = $(LIBS_JSON)
 
 LIBSRC	= $(sort $(wildcard lib/*.c))

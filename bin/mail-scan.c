@@ -15,7 +15,11 @@
 #include "scan.h"
 
 static const char synopsis[] =
-    "mail-scan [--hash-blocklist FILE] [--spam-score N] "
+    "mail-scan [--hash-blocklist FILE] [--protect-domains FILE] "
+    "[--own-domains FILE] [--protect-names FILE] [--shorteners FILE] "
+    "[--domain-blocklist FILE] [--freemail FILE] [--rules FILE] "
+    "[--uribl ZONE] [--dnsbl ZONE] [--dns HOST[:PORT]] [--bec-score N] "
+    "[--spam-score N] "
     "[--suspicious-score N] [--malicious-score N] [--max-depth N] "
     "[--max-parts N] [--max-decoded SIZE] [--max-archive-depth N] "
     "[--max-archive-members N] [--max-expand SIZE] [--max-ratio N] "
@@ -33,8 +37,11 @@ on_hup(int sig)
 enum {
 	O_BLOCKLIST = 256, O_SPAM, O_SUSPICIOUS, O_MALICIOUS, O_DEPTH,
 	O_PARTS, O_DECODED, O_ADEPTH, O_AMEMBERS, O_EXPAND, O_RATIO, O_SIZE,
-	O_HELP
+	O_PROTECT, O_OWN, O_NAMES, O_SHORT, O_DOMBLOCK, O_FREEMAIL, O_RULES,
+	O_URIBL, O_DNSBL, O_DNS, O_BEC, O_HELP
 };
+
+#define ZONES_MAX	20	/* --uribl, --dnsbl each */
 
 static const struct option longopts[] = {
 	{ "hash-blocklist", required_argument, NULL, O_BLOCKLIST },
@@ -49,6 +56,17 @@ static const struct option longopts[] = {
 	{ "max-expand", required_argument, NULL, O_EXPAND },
 	{ "max-ratio", required_argument, NULL, O_RATIO },
 	{ "max-size", required_argument, NULL, O_SIZE },
+	{ "protect-domains", required_argument, NULL, O_PROTECT },
+	{ "own-domains", required_argument, NULL, O_OWN },
+	{ "protect-names", required_argument, NULL, O_NAMES },
+	{ "shorteners", required_argument, NULL, O_SHORT },
+	{ "domain-blocklist", required_argument, NULL, O_DOMBLOCK },
+	{ "freemail", required_argument, NULL, O_FREEMAIL },
+	{ "rules", required_argument, NULL, O_RULES },
+	{ "uribl", required_argument, NULL, O_URIBL },
+	{ "dnsbl", required_argument, NULL, O_DNSBL },
+	{ "dns", required_argument, NULL, O_DNS },
+	{ "bec-score", required_argument, NULL, O_BEC },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -80,6 +98,7 @@ main(int argc, char *argv[])
 	struct filter_ops ops;
 	struct sigaction sa;
 	struct scan *probe;
+	static const char *uribl[ZONES_MAX], *dnsbl[ZONES_MAX];
 	char err[512];
 	int ch;
 
@@ -98,11 +117,36 @@ main(int argc, char *argv[])
 	c.spam_score = 5;
 	c.suspicious_score = 5;
 	c.malicious_score = 15;
+	c.bec_score = 5;
+	c.uribl = uribl;
+	c.dnsbl = dnsbl;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *o = opts_name(longopts, ch);
 
 		switch (ch) {
 		case O_BLOCKLIST: c.hash_blocklist = optarg; break;
+		case O_PROTECT: c.protect_domains = optarg; break;
+		case O_OWN: c.own_domains = optarg; break;
+		case O_NAMES: c.protect_names = optarg; break;
+		case O_SHORT: c.shorteners = optarg; break;
+		case O_DOMBLOCK: c.domain_blocklist = optarg; break;
+		case O_FREEMAIL: c.freemail = optarg; break;
+		case O_RULES: c.rules = optarg; break;
+		case O_DNS: c.dns = optarg; break;
+		case O_URIBL:
+		case O_DNSBL:
+			if ((ch == O_URIBL ? c.nuribl : c.ndnsbl) >= ZONES_MAX)
+				opts_usage("%s: over %d zones", o, ZONES_MAX);
+			if (*optarg == '\0' || strlen(optarg) > 200)
+				opts_usage("%s: not a zone: %s", o, optarg);
+			if (ch == O_URIBL)
+				uribl[c.nuribl++] = optarg;
+			else
+				dnsbl[c.ndnsbl++] = optarg;
+			break;
+		case O_BEC:
+			c.bec_score = (int)opts_num(o, optarg, 1, 10000);
+			break;
 		case O_SPAM:
 			c.spam_score = (int)opts_num(o, optarg, 1, 10000);
 			break;

@@ -124,6 +124,16 @@
 #define LIMIT_URIBL_QUERIES	100	/* DNS URI block list queries per
 					 * message */
 
+/* mail-scan's rules file (lib/rules) and block lists */
+#define LIMIT_RULES		10000	/* rules in a --rules file */
+#define LIMIT_RULES_FILE	(16 * 1024 * 1024)	/* bytes of it */
+#define LIMIT_RULE_MATCH	100000	/* pcre2_set_match_limit */
+#define LIMIT_RULE_DEPTH	1000	/* pcre2_set_depth_limit */
+#define LIMIT_RULE_HEAP		(16 * 1024)	/* KiB: pcre2_set_heap_limit */
+#define LIMIT_RULE_SUBJECT	(1024 * 1024)	/* bytes of a part or field a
+					 * rule is matched against */
+#define LIMIT_DNSBL_QUERIES	20	/* client IP block list zones */
+
 /* Lookalikes (lib/lookalike) */
 #define LIMIT_LOOKALIKE_NAME	256	/* bytes of a display name compared */
 

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE	/* memmem */
 #include <archive.h>
 #include <archive_entry.h>
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,12 +27,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "limit.h"
 #include "log.h"
+#include "lookalike.h"
 #include "mime.h"
 #include "msg.h"
 #include "record.h"
+#include "rules.h"
 #include "scan.h"
+#include "table.h"
+#include "url.h"
 #include "xalloc.h"
 
 #define BLOB_MEM	(1024 * 1024)	/* bytes of a file kept in memory */
@@ -46,7 +52,7 @@
 
 /* ---- the verdict's classes of reasons ---- */
 
-enum cls { C_THREAT, C_SPOOF, C_SPAM, C_BULK };
+enum cls { C_THREAT, C_SPOOF, C_SPAM, C_BULK, C_BEC, C_NCLS };
 
 struct rule {
 	const char *id;
@@ -84,15 +90,42 @@ static const struct rule rules[] = {
 	{ "mime_header", C_THREAT, 0, 1 },
 	{ "mime_defect", C_THREAT, 0, 0 },
 	{ "message_size", C_THREAT, 0, 1 },
+	/* URLs: phishing is a threat; a lookalike or a block list hit is
+	 * at least suspicious */
+	{ "url.ip_literal", C_THREAT, 0, 0 },
+	{ "url.punycode", C_THREAT, 0, 0 },
+	{ "url.mixed_script", C_THREAT, 0, 0 },
+	{ "url.text_mismatch", C_THREAT, 0, 0 },
+	{ "url.lookalike", C_THREAT, 1, 0 },
+	{ "url.shortener", C_THREAT, 0, 0 },
+	{ "url.data", C_THREAT, 0, 0 },
+	{ "url.javascript", C_THREAT, 0, 0 },
+	{ "url.userinfo", C_THREAT, 0, 0 },
+	{ "url.blocklist", C_THREAT, 1, 0 },
+	{ "url.uribl", C_THREAT, 1, 0 },
 	{ "dmarc_fail", C_SPOOF, 0, 0 },
+	/* impersonation: its own sum, against --bec-score */
+	{ "bec.display_name", C_BEC, 0, 0 },
+	{ "bec.lookalike_from", C_BEC, 1, 0 },
+	{ "bec.spoof_own", C_BEC, 0, 0 },
+	{ "bec.reply_to", C_BEC, 0, 0 },
+	{ "bec.reply_to_freemail", C_BEC, 0, 0 },
+	{ "bec.urgency", C_BEC, 0, 0 },
+	{ "dnsbl", C_SPAM, 0, 0 },
+	{ "dns_tempfail", C_SPAM, 0, 0 },
 	{ "bulk_header", C_BULK, 0, 0 },
+	{ "bulk_sender", C_BULK, 0, 0 },
 };
 
 static const struct rule *
 rule_of(const char *id)
 {
 	static const struct rule other = { "", C_THREAT, 0, 0 };
+	static const struct rule file = { "rules.", C_SPAM, 0, 0 };
 	size_t i;
+
+	if (strncmp(id, "rules.", 6) == 0)
+		return &file;
 
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (strcmp(rules[i].id, id) == 0)
@@ -303,7 +336,7 @@ struct job {
 	struct scan *s;
 	const struct scan_conf *c;
 	json_t *reasons, *files, *attrs;
-	int score[4];
+	int score[C_NCLS];
 	int floor;
 	int nreasons;
 	unsigned long long expanded;	/* archive bytes, all archives */
@@ -320,6 +353,15 @@ struct job {
 	int after_kw;		/* words still to take after a keyword */
 	struct pending pend[PENDING_MAX];
 	int npend;
+	/* URLs, and the text of the text part in hand */
+	struct urlset urls;
+	char *tb;
+	size_t tblen, tbcap;
+	/* header fields for the BEC rules, decoded (UTF-8), or NULL */
+	char *from, *reply_to, *subject;
+	unsigned char *seen;	/* rules of the rules file that fired */
+	const char *urgent;	/* the first urgency phrase met */
+	const char *id;		/* the record's, for logs */
 };
 
 struct file {
@@ -331,12 +373,23 @@ struct file {
 	json_t *attrs;
 };
 
+/* The tables, loaded together and swapped together on SIGHUP. */
+struct tabs {
+	struct table *protect, *own, *shorteners, *block, *names, *freemail;
+	struct lookalike *la;	/* protected and own domains, names */
+	struct url_policy pol;
+	int pol_init;
+	struct rules *rules;
+};
+
 struct scan {
 	const struct scan_conf *c;
 	magic_t magic;
 	unsigned char *block;
 	size_t nblock;
 	sig_atomic_t gen;
+	struct tabs *t;
+	struct dns *dns;	/* NULL without DNS block lists */
 };
 
 static void
@@ -594,6 +647,7 @@ pdf_scan(void *arg, const unsigned char *s, size_t n)
 /* ---- archives ---- */
 
 static void check_file(struct job *, struct file *);
+static void text_urls(struct job *, const char *, size_t, int, int);
 
 static int
 is_archive(const char *t)
@@ -1069,6 +1123,18 @@ check_file(struct job *j, struct file *f)
 			reasonf(j, "html_smuggling", 8, f, "a file built by "
 			    "script and offered for download");
 	}
+	/* a text file not declared as text (an archive member, an HTML
+	 * file sent as octets): its URLs from its first MiB */
+	if (strncmp(type, "text/", 5) == 0 && (f->declared == NULL ||
+	    strncmp(f->declared, "text/", 5) != 0)) {
+		char *t = xmalloc(BLOB_MEM);
+		ssize_t tl = blob_pread(&f->b, t, BLOB_MEM, 0);
+
+		if (tl > 0)
+			text_urls(j, t, (size_t)tl, strcmp(type, "text/html") ==
+			    0, 1);
+		free(t);
+	}
 	o = json_object();
 	json_object_set_new(o, "name", f->name ? record_string(f->name,
 	    strlen(f->name)) : json_null());
@@ -1232,6 +1298,95 @@ on_text(void *arg, const struct mime_part *p, const char *s, size_t n)
 	(void)p;
 	if (j->cur == NULL)
 		words(j, s, n);
+	/* the part's text, for URLs and rules, to LIMIT_URL_INPUT */
+	if (n > LIMIT_URL_INPUT - j->tblen)
+		n = LIMIT_URL_INPUT - j->tblen;
+	if (n == 0)
+		return;
+	if (j->tblen + n > j->tbcap) {
+		size_t c = j->tbcap ? j->tbcap : 16384;
+
+		while (c < j->tblen + n)
+			c *= 2;
+		if (c > LIMIT_URL_INPUT)
+			c = LIMIT_URL_INPUT;
+		j->tb = xreallocarray(j->tb, c, 1);
+		j->tbcap = c;
+	}
+	memcpy(j->tb + j->tblen, s, n);
+	j->tblen += n;
+}
+
+/* The phrases of urgency and payment that BEC mail leans on: a weak
+ * signal, lower case ASCII. */
+static const char *const urgent_words[] = {
+	"urgent", "wire transfer", "bank details", "banking details",
+	"gift card", "change of bank", "new bank account", "payment today",
+	"overdue invoice", "are you available", "quick favor",
+	"quick favour", "kindly process", "confidential request", NULL
+};
+
+static void
+urgency(struct job *j, const char *s, size_t n)
+{
+	char *low;
+	size_t i;
+
+	if (j->urgent != NULL || n == 0)
+		return;
+	low = xmalloc(n);
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	for (i = 0; urgent_words[i] != NULL; i++)
+		if (memmem(low, n, urgent_words[i], strlen(urgent_words[i])) !=
+		    NULL) {
+			j->urgent = urgent_words[i];
+			break;
+		}
+	free(low);
+}
+
+static void
+rule_hit(void *arg, const char *id, int score, const char *desc)
+{
+	char rid[RULES_ID_MAX + 8];
+
+	snprintf(rid, sizeof(rid), "rules.%s", id);
+	reason(arg, rid, score, desc);
+}
+
+/* The URLs of text (HTML when html), from an attachment or not. */
+static void
+text_urls(struct job *j, const char *s, size_t n, int html, int attachment)
+{
+	size_t before = j->urls.n, i;
+
+	if (html)
+		url_extract_html(&j->urls, s, n);
+	else
+		url_extract_text(&j->urls, s, n);
+	if (attachment)
+		for (i = before; i < j->urls.n; i++)
+			j->urls.v[i].source = URL_ATTACHMENT;
+}
+
+/* A text part has ended: its URLs; the rules and words of the body. */
+static void
+text_end(struct job *j, const struct mime_part *p)
+{
+	int attachment = j->cur != NULL && p == j->curp;
+
+	text_urls(j, j->tb, j->tblen, strcmp(p->type, "text/html") == 0,
+	    attachment);
+	if (!attachment) {
+		if (j->s->t->rules != NULL &&
+		    rules_body(j->s->t->rules, j->tb, j->tblen, j->seen,
+		    rule_hit, j) > 0)
+			log_warn("%.100s: a body rule stopped at its match "
+			    "limit", j->id);
+		urgency(j, j->tb, j->tblen);
+	}
+	j->tblen = 0;
 }
 
 static void
@@ -1242,6 +1397,8 @@ on_end(void *arg, const struct mime_part *p)
 
 	word_end(j);
 	j->after_kw = 0;
+	if (p->text)
+		text_end(j, p);
 	if (f == NULL || p != j->curp)
 		return;
 	j->cur = NULL;
@@ -1286,7 +1443,7 @@ try_passwords(struct job *j)
 		f.name = p->name;
 		f.depth = p->depth;
 		for (k = 0; k < j->ncand; k++) {
-			int opened = 0, score[4], floor = j->floor;
+			int opened = 0, score[C_NCLS], floor = j->floor;
 			json_t *attrs = json_array();
 			json_t *saved = j->files;
 			json_t *jattrs = json_copy(j->attrs);
@@ -1414,6 +1571,104 @@ fail:
 	return NULL;
 }
 
+/* ---- the tables ---- */
+
+static void
+tabs_free(struct tabs *t)
+{
+	if (t == NULL)
+		return;
+	table_free(t->protect);
+	table_free(t->own);
+	table_free(t->shorteners);
+	table_free(t->block);
+	table_free(t->names);
+	table_free(t->freemail);
+	lookalike_free(t->la);
+	if (t->pol_init)
+		url_policy_fini(&t->pol);
+	rules_free(t->rules);
+	free(t);
+}
+
+/* path loaded into *t (NULL path: none); 0, or -1 with err set. */
+static int
+tab(const char *path, struct table **t, char *err, size_t errsz)
+{
+	if (path == NULL)
+		return 0;
+	return (*t = table_load(path, err, errsz)) == NULL ? -1 : 0;
+}
+
+/* The keys of a and b as one table: own domains are protected too. */
+static struct table *
+merged(const struct table *a, const struct table *b)
+{
+	const struct table *ab[2] = { a, b };
+	struct table *m;
+	char *list = NULL, err[256];
+	const char *k;
+	size_t len = 0, cap = 0, pos, i, kl;
+
+	for (i = 0; i < 2; i++)
+		for (pos = 0; (k = table_next_key(ab[i], &pos)) != NULL; ) {
+			/* a key with a comma is no domain: lookalike skips
+			 * those anyway */
+			if (strchr(k, ',') != NULL)
+				continue;
+			kl = strlen(k);
+			if (len + kl + 2 > cap) {
+				cap = (len + kl + 2) * 2;
+				list = xreallocarray(list, cap, 1);
+			}
+			if (len > 0)
+				list[len++] = ',';
+			memcpy(list + len, k, kl);
+			len += kl;
+			list[len] = '\0';
+		}
+	m = table_from_list(list ? list : "", err, sizeof(err));
+	free(list);
+	if (m == NULL)
+		bug("merged tables: %s", err);
+	return m;
+}
+
+static struct tabs *
+tabs_load(const struct scan_conf *c, char *err, size_t errsz)
+{
+	struct tabs *t = xcalloc(1, sizeof(*t));
+	struct table *dom;
+
+	if (tab(c->protect_domains, &t->protect, err, errsz) == -1 ||
+	    tab(c->own_domains, &t->own, err, errsz) == -1 ||
+	    tab(c->shorteners, &t->shorteners, err, errsz) == -1 ||
+	    tab(c->domain_blocklist, &t->block, err, errsz) == -1 ||
+	    tab(c->protect_names, &t->names, err, errsz) == -1 ||
+	    tab(c->freemail, &t->freemail, err, errsz) == -1)
+		goto fail;
+	if (c->rules != NULL &&
+	    (t->rules = rules_load(c->rules, err, errsz)) == NULL)
+		goto fail;
+	if (url_policy_init(&t->pol, err, errsz) == -1)
+		goto fail;
+	t->pol_init = 1;
+	dom = merged(t->protect, t->own);
+	t->la = lookalike_new(dom, t->names, err, errsz);
+	table_free(dom);
+	if (t->la == NULL)
+		goto fail;
+	t->pol.shorteners = t->shorteners;
+	t->pol.blocklist = t->block;
+	t->pol.lookalike = t->la;
+	t->pol.uribl = c->uribl;
+	t->pol.nuribl = c->nuribl;
+	return t;
+fail:
+	tabs_free(t);
+	return NULL;
+}
+
 /* ---- the scan handle ---- */
 
 struct scan *
@@ -1448,6 +1703,15 @@ scan_new(const struct scan_conf *c, char *err, size_t errsz)
 		scan_free(s);
 		return NULL;
 	}
+	if ((s->t = tabs_load(c, err, errsz)) == NULL) {
+		scan_free(s);
+		return NULL;
+	}
+	if ((c->nuribl > 0 || c->ndnsbl > 0) &&
+	    (s->dns = dns_new(c->dns, err, errsz)) == NULL) {
+		scan_free(s);
+		return NULL;
+	}
 	if (c->reload != NULL)
 		s->gen = *c->reload;
 	return s;
@@ -1461,13 +1725,24 @@ scan_free(struct scan *s)
 	if (s->magic != NULL)
 		magic_close(s->magic);
 	free(s->block);
+	tabs_free(s->t);
+	dns_free(s->dns);
 	free(s);
 }
 
-/* SIGHUP: the block list again; a bad one keeps the old. */
+static int
+has_tables(const struct scan_conf *c)
+{
+	return c->protect_domains || c->own_domains || c->shorteners ||
+	    c->domain_blocklist || c->protect_names || c->freemail ||
+	    c->rules;
+}
+
+/* SIGHUP: the tables and the block list again; a bad one keeps the old. */
 static void
 reload(struct scan *s)
 {
+	struct tabs *t;
 	unsigned char *b;
 	size_t n;
 	char err[512];
@@ -1475,6 +1750,17 @@ reload(struct scan *s)
 	if (s->c->reload == NULL || *s->c->reload == s->gen)
 		return;
 	s->gen = *s->c->reload;
+	if (!has_tables(s->c))
+		;	/* nothing to read again */
+	else if ((t = tabs_load(s->c, err, sizeof(err))) == NULL)
+		log_warn("reload tables: %s (the old tables stay)", err);
+	else {
+		tabs_free(s->t);
+		s->t = t;
+		log_info("reload tables: %zu rules, %zu protected domains, "
+		    "%zu protected names", rules_count(t->rules),
+		    lookalike_ndomains(t->la), lookalike_nnames(t->la));
+	}
 	if (s->c->hash_blocklist == NULL)
 		return;
 	if ((b = scan_blocklist_load(s->c->hash_blocklist, &n, err,
@@ -1490,6 +1776,49 @@ reload(struct scan *s)
 }
 
 /* ---- the message ---- */
+
+/* The fields that bulk senders' platforms add. */
+static void
+bulk_sender(struct job *j, const struct msg_field *f)
+{
+	static const char *const names[] = {
+		"Feedback-ID", "X-Mailgun-Sid", "X-SG-EID", "X-MC-User",
+		"X-SES-Outgoing", "X-Campaign-Id", "X-CSA-Complaints",
+		"X-Mailchimp-Campaign", NULL
+	};
+	char d[100];
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (msg_field_is(f, names[i])) {
+			snprintf(d, sizeof(d), "%s", names[i]);
+			reason(j, "bulk_sender", 1, d);
+			return;
+		}
+}
+
+/* A field of the top header: kept for BEC (From, Reply-To, Subject),
+ * given to the header rules. */
+static void
+header_field(struct job *j, const struct msg_field *f)
+{
+	char *v = msg_value(f), *d;
+
+	d = mime_decode_words(v, strlen(v));
+	free(v);
+	if (j->s->t->rules != NULL && rules_header(j->s->t->rules, f->name,
+	    f->namelen, d, strlen(d), j->seen, rule_hit, j) > 0)
+		log_warn("%.100s: a header rule stopped at its match limit",
+		    j->id);
+	if (msg_field_is(f, "From") && j->from == NULL)
+		j->from = d;
+	else if (msg_field_is(f, "Reply-To") && j->reply_to == NULL)
+		j->reply_to = d;
+	else if (msg_field_is(f, "Subject") && j->subject == NULL)
+		j->subject = d;
+	else
+		free(d);
+}
 
 /* The header section of the message, from its first bytes: the X-Sluice
  * fields from outside to remove, bulk mail. */
@@ -1541,7 +1870,9 @@ top_header(struct job *j, const char *buf, size_t n, json_t *remove)
 			    j->score[C_BULK] == 0)
 				reason(j, "bulk_header", 1, "Precedence: bulk");
 			free(v);
-		}
+		} else
+			bulk_sender(j, f);
+		header_field(j, f);
 	}
 	msg_free(&m);
 }
@@ -1563,6 +1894,361 @@ from_auth(struct job *j, const json_t *rec)
 	}
 }
 
+/* ---- URLs ---- */
+
+struct urlhit {
+	struct job *j;
+	json_t *rules;		/* the URL's rule ids */
+};
+
+static void
+url_reason(void *arg, const char *rule, int score, const char *detail)
+{
+	struct urlhit *h = arg;
+
+	add_attr(h->rules, rule);
+	reason(h->j, rule, score, detail);
+}
+
+static const char *
+source_str(int src)
+{
+	static const char *const v[] = {
+		"text", "href", "src", "frame", "script", "form", "meta",
+		"attachment"
+	};
+
+	return src >= 0 && src <= URL_ATTACHMENT ? v[src] : "text";
+}
+
+/* url.uribl: the detail starts with the name listed, which is the
+ * registrable domain of the URLs it names (or their IPv4 address). */
+struct uriblhit {
+	struct job *j;
+	json_t **rules;
+};
+
+static void
+uribl_reason(void *arg, const char *rule, int score, const char *detail)
+{
+	struct uriblhit *h = arg;
+	const struct url_policy *pol = &h->j->s->t->pol;
+	const char *sp = strchr(detail, ' ');
+	size_t n = sp ? (size_t)(sp - detail) : strlen(detail), i;
+	char reg[256];
+
+	for (i = 0; i < h->j->urls.n; i++) {
+		const char *host = h->j->urls.v[i].host, *name = host;
+
+		if (host == NULL)
+			continue;
+		if (!h->j->urls.v[i].ip && url_registrable(pol, host, reg,
+		    sizeof(reg)) == 0)
+			name = reg;
+		if (strlen(name) == n && strncmp(name, detail, n) == 0)
+			add_attr(h->rules[i], rule);
+	}
+	reason(h->j, rule, score, detail);
+}
+
+static json_t *
+urls_check(struct job *j)
+{
+	const struct tabs *t = j->s->t;
+	json_t *out = json_array(), **ur;
+	struct urlhit h;
+	struct uriblhit uh;
+	size_t i;
+	int rc;
+	char d[100];
+
+	ur = xcalloc(j->urls.n ? j->urls.n : 1, sizeof(*ur));
+	h.j = j;
+	for (i = 0; i < j->urls.n; i++) {
+		h.rules = ur[i] = json_array();
+		url_check(&j->urls.v[i], &t->pol, url_reason, &h);
+	}
+	if (j->s->dns != NULL && t->pol.nuribl > 0 && j->urls.n > 0) {
+		uh.j = j;
+		uh.rules = ur;
+		rc = url_uribl(j->s->dns, &j->urls, &t->pol, uribl_reason,
+		    &uh);
+		if (rc != 0) {
+			snprintf(d, sizeof(d), "URI block list lookups "
+			    "failed: %s", rc < 0 ? strerror(errno) : "some");
+			reason(j, "dns_tempfail", 0, d);
+		}
+	}
+	for (i = 0; i < j->urls.n; i++) {
+		const struct url *u = &j->urls.v[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "url", json_string(u->norm));
+		json_object_set_new(o, "host", u->host ?
+		    json_string(u->host) : json_null());
+		json_object_set_new(o, "source",
+		    json_string(source_str(u->source)));
+		json_object_set_new(o, "rules", ur[i]);
+		json_array_append_new(out, o);
+	}
+	if (j->urls.dropped > 0 || j->urls.truncated)
+		add_attr(j->attrs, "urls_cut");
+	free(ur);
+	return out;
+}
+
+/* ---- impersonation ---- */
+
+/* Free-mail domains: Reply-To there from another domain is a BEC tell. */
+static const char *const freemail[] = {
+	"gmail.com", "googlemail.com", "outlook.com", "hotmail.com",
+	"live.com", "msn.com", "yahoo.com", "ymail.com", "aol.com",
+	"icloud.com", "me.com", "mail.com", "gmx.com", "gmx.net", "gmx.de",
+	"web.de", "yandex.com", "yandex.ru", "mail.ru", "proton.me",
+	"protonmail.com", "zoho.com", "qq.com", "163.com", NULL
+};
+
+/*
+ * The display name (blanks collapsed, quotes dropped) and the domain
+ * (lower case) of the first mailbox of an address field value; either
+ * may come out empty.
+ */
+static void
+mailbox(const char *v, char *name, size_t namesz, char *dom, size_t domsz)
+{
+	const char *lt = strchr(v, '<'), *a, *e, *at;
+	size_t n = 0, i;
+	int blank = 0;
+
+	name[0] = dom[0] = '\0';
+	if (lt != NULL) {
+		for (a = v; a < lt && n + 1 < namesz; a++) {
+			if (*a == '"')
+				continue;
+			if (*a == ' ' || *a == '\t') {
+				blank = n > 0;
+				continue;
+			}
+			if (blank && n + 2 < namesz)
+				name[n++] = ' ';
+			blank = 0;
+			name[n++] = *a;
+		}
+		name[n] = '\0';
+		a = lt + 1;
+		e = strchr(a, '>');
+		if (e == NULL)
+			e = a + strlen(a);
+	} else {
+		a = v;
+		while (*a == ' ' || *a == '\t')
+			a++;
+		e = a + strcspn(a, " \t,;(");
+	}
+	at = NULL;
+	for (i = 0; a + i < e; i++)
+		if (a[i] == '@')
+			at = a + i;
+	if (at == NULL)
+		return;
+	at++;
+	n = (size_t)(e - at);
+	while (n > 0 && (at[n - 1] == '.' || at[n - 1] == ' '))
+		n--;
+	if (n == 0 || n >= domsz)
+		return;
+	for (i = 0; i < n; i++)
+		dom[i] = (char)tolower((unsigned char)at[i]);
+	dom[n] = '\0';
+}
+
+/* The registrable domain of d into out, or d itself. */
+static void
+org(const struct tabs *t, const char *d, char *out, size_t outsz)
+{
+	if (url_registrable(&t->pol, d, out, outsz) == -1)
+		snprintf(out, outsz, "%s", d);
+}
+
+static int
+own(const struct tabs *t, const char *d)
+{
+	char o[256];
+
+	if (t->own == NULL || *d == '\0')
+		return 0;
+	org(t, d, o, sizeof(o));
+	return table_has_domain(t->own, d) || table_has(t->own, o);
+}
+
+static int
+is_freemail(const struct tabs *t, const char *o)
+{
+	return in_list(o, freemail) || table_has(t->freemail, o);
+}
+
+static void
+bec(struct job *j, const json_t *rec)
+{
+	const struct tabs *t = j->s->t;
+	const json_t *dm = json_object_get(json_object_get(rec, "auth"),
+	    "dmarc");
+	const char *r = record_get(dm, "result"), *target;
+	char name[LIMIT_LOOKALIKE_NAME + 1], fd[256], rname[8], rd[256];
+	char fo[256], ro[256], d[700];
+	enum lookalike_why why;
+
+	if (r != NULL && strcmp(r, "fail") == 0 && record_get(dm, "domain") &&
+	    own(t, record_get(dm, "domain"))) {
+		snprintf(d, sizeof(d), "DMARC fail for our own %.200s",
+		    record_get(dm, "domain"));
+		reason(j, "bec.spoof_own", 6, d);
+	}
+	if (j->subject != NULL)
+		urgency(j, j->subject, strlen(j->subject));
+	if (j->urgent != NULL) {
+		snprintf(d, sizeof(d), "\"%s\"", j->urgent);
+		reason(j, "bec.urgency", 1, d);
+	}
+	if (j->from == NULL)
+		return;
+	mailbox(j->from, name, sizeof(name), fd, sizeof(fd));
+	if (name[0] != '\0' && !own(t, fd)) {
+		target = NULL;
+		if (table_has(t->names, name))
+			target = name;
+		else if (lookalike_name(t->la, name, &target) ==
+		    LOOKALIKE_NONE)
+			target = NULL;
+		if (target != NULL) {
+			snprintf(d, sizeof(d), "\"%.200s\" is protected, from "
+			    "%.200s", target, fd[0] ? fd : "no address");
+			reason(j, "bec.display_name", 5, d);
+		}
+	}
+	if (fd[0] != '\0' && (why = lookalike_domain(t->la, fd, &target)) !=
+	    LOOKALIKE_NONE) {
+		snprintf(d, sizeof(d), "%.200s looks like %.200s (%s)", fd,
+		    target, lookalike_why_str(why));
+		reason(j, "bec.lookalike_from", 6, d);
+	}
+	if (j->reply_to == NULL || fd[0] == '\0')
+		return;
+	mailbox(j->reply_to, rname, sizeof(rname), rd, sizeof(rd));
+	if (rd[0] == '\0')
+		return;
+	org(t, fd, fo, sizeof(fo));
+	org(t, rd, ro, sizeof(ro));
+	if (strcmp(fo, ro) == 0)
+		return;
+	if (is_freemail(t, ro)) {
+		snprintf(d, sizeof(d), "Reply-To at free mail %.200s, From "
+		    "%.200s", ro, fo);
+		reason(j, "bec.reply_to_freemail", 3, d);
+	} else {
+		snprintf(d, sizeof(d), "Reply-To %.200s, From %.200s", ro,
+		    fo);
+		reason(j, "bec.reply_to", 2, d);
+	}
+}
+
+/* ---- DNS block lists of client IPs ---- */
+
+struct dnsblq {
+	struct job *j;
+	const char *zone;
+	const char *ip;
+	int tempfail;
+};
+
+static void
+dnsbl_cb(void *arg, const struct dns_answer *a)
+{
+	struct dnsblq *q = arg;
+	char d[400], addr[INET_ADDRSTRLEN];
+	int i;
+
+	if (a->status == DNS_TEMPFAIL) {
+		q->tempfail = 1;
+		return;
+	}
+	for (i = 0; i < a->nrr; i++) {
+		uint32_t v;
+
+		if (a->rr[i].type != DNS_T_A)
+			continue;
+		v = ntohl(a->rr[i].a.s_addr);
+		/* 127.0.0.1 and 127.255.255.x: the list refuses the query */
+		if ((v >> 24) != 127 || v == 0x7f000001 ||
+		    (v & 0xffffff00) == 0x7fffff00)
+			continue;
+		inet_ntop(AF_INET, &a->rr[i].a, addr, sizeof(addr));
+		snprintf(d, sizeof(d), "%.60s listed by %.250s (%s)", q->ip,
+		    q->zone, addr);
+		reason(q->j, "dnsbl", 5, d);
+		return;
+	}
+}
+
+static void
+dnsbl(struct job *j, const json_t *rec)
+{
+	const char *ip = record_get(json_object_get(rec, "client"), "ip");
+	struct dnsblq q[LIMIT_DNSBL_QUERIES];
+	unsigned char b[16];
+	char rev[80], name[DNS_NAME_MAX], d[300];
+	size_t i, n = 0, k;
+	int tf = 0;
+
+	if (j->s->dns == NULL || j->c->ndnsbl == 0 || ip == NULL)
+		return;
+	if (inet_pton(AF_INET, ip, b) == 1)
+		snprintf(rev, sizeof(rev), "%u.%u.%u.%u", b[3], b[2], b[1],
+		    b[0]);
+	else if (inet_pton(AF_INET6, ip, b) == 1) {
+		for (i = 0, k = 0; i < 16; i++) {
+			rev[k++] = "0123456789abcdef"[b[15 - i] & 15];
+			rev[k++] = '.';
+			rev[k++] = "0123456789abcdef"[b[15 - i] >> 4];
+			rev[k++] = '.';
+		}
+		rev[k - 1] = '\0';
+	} else
+		return;
+	for (i = 0; i < j->c->ndnsbl && n < LIMIT_DNSBL_QUERIES; i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s.%s", rev,
+		    j->c->dnsbl[i]) >= sizeof(name))
+			continue;
+		q[n].j = j;
+		q[n].zone = j->c->dnsbl[i];
+		q[n].ip = ip;
+		q[n].tempfail = 0;
+		if (dns_query(j->s->dns, name, DNS_T_A, dnsbl_cb, &q[n]) == -1)
+			continue;
+		n++;
+	}
+	if (dns_wait(j->s->dns) == -1) {
+		snprintf(d, sizeof(d), "client block list lookups: %s",
+		    strerror(errno));
+		reason(j, "dns_tempfail", 0, d);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		tf += q[i].tempfail;
+	if (tf > 0) {
+		snprintf(d, sizeof(d), "%d client block list lookups failed",
+		    tf);
+		reason(j, "dns_tempfail", 0, d);
+	}
+}
+
+/* The BEC rules add up to --bec-score (0 in the conf: 5). */
+static int
+is_bec(const struct job *j)
+{
+	return j->score[C_BEC] >= (j->c->bec_score > 0 ? j->c->bec_score : 5);
+}
+
 static const char *
 verdict(const struct job *j)
 {
@@ -1576,7 +2262,7 @@ verdict(const struct job *j)
 			return "malicious";
 	if (t >= c->malicious_score)
 		return "malicious";
-	if (t >= c->suspicious_score || j->floor)
+	if (t >= c->suspicious_score || j->floor || is_bec(j))
 		return "suspicious";
 	if (j->score[C_SPOOF] > 0)
 		return "spoof";
@@ -1643,9 +2329,9 @@ scan_record(struct scan *s, json_t *rec, char *err, size_t errsz)
 	char *buf, *hdr = NULL;
 	size_t hdrlen = 0, hdrcap = 0;
 	unsigned long long total = 0;
-	int fd, hdr_done = 0, score, rc = -1;
+	int fd, hdr_done = 0, score, rc = -1, k;
 	ssize_t n;
-	json_t *scan, *remove;
+	json_t *scan, *remove, *urls;
 	const char *v;
 
 	if (path == NULL) {
@@ -1660,9 +2346,12 @@ scan_record(struct scan *s, json_t *rec, char *err, size_t errsz)
 	memset(&j, 0, sizeof(j));
 	j.s = s;
 	j.c = s->c;
+	j.id = record_get(rec, "id") ? record_get(rec, "id") : path;
 	j.reasons = json_array();
 	j.files = json_array();
 	j.attrs = json_array();
+	if (s->t->rules != NULL)
+		j.seen = xcalloc(rules_count(s->t->rules) + 1, 1);
 	remove = json_array();
 	mc.max_depth = s->c->max_depth;
 	mc.max_parts = s->c->max_parts;
@@ -1727,16 +2416,23 @@ scan_record(struct scan *s, json_t *rec, char *err, size_t errsz)
 	mime_finish(m);
 	try_passwords(&j);
 	from_auth(&j, rec);
+	urls = urls_check(&j);
+	bec(&j, rec);
+	dnsbl(&j, rec);
+	if (is_bec(&j))
+		add_attr(j.attrs, "bec");
 
 	v = verdict(&j);
-	score = j.score[0] + j.score[1] + j.score[2] + j.score[3];
+	score = 0;
+	for (k = 0; k < C_NCLS; k++)
+		score += j.score[k];
 	scan = json_object();
 	json_object_set_new(scan, "verdict", json_string(v));
 	json_object_set_new(scan, "attributes", j.attrs);
 	json_object_set_new(scan, "score", json_integer(score));
 	json_object_set_new(scan, "reasons", j.reasons);
 	json_object_set_new(scan, "attachments", j.files);
-	json_object_set_new(scan, "urls", json_array());
+	json_object_set_new(scan, "urls", urls);
 	json_object_set_new(scan, "headers", headers(&j, v, score));
 	json_object_set_new(scan, "remove", remove);
 	json_object_set_new(rec, "scan", scan);
@@ -1763,6 +2459,12 @@ out:
 	json_decref(j.reasons);
 	json_decref(j.files);
 	json_decref(remove);
+	urlset_free(&j.urls);
+	free(j.tb);
+	free(j.from);
+	free(j.reply_to);
+	free(j.subject);
+	free(j.seen);
 	mime_free(m);
 	free(buf);
 	free(hdr);

@@ -33,6 +33,21 @@ struct scan_conf {
 	int suspicious_score;
 	int malicious_score;
 	const char *hash_blocklist;	/* file of SHA-256 hashes, or NULL */
+	/* tables (table.h), each a file or NULL */
+	const char *protect_domains;	/* domains lookalikes imitate */
+	const char *own_domains;	/* ours: protected too */
+	const char *shorteners;		/* more URL shortener hosts */
+	const char *domain_blocklist;	/* URL hosts blocked */
+	const char *protect_names;	/* display names of protected people */
+	const char *freemail;		/* more free-mail domains */
+	const char *rules;		/* header and body rules (rules.h) */
+	/* DNS block lists: URI lists (url.h) and client IP lists */
+	const char *const *uribl;
+	size_t nuribl;
+	const char *const *dnsbl;
+	size_t ndnsbl;
+	const char *dns;		/* HOST[:PORT], or NULL: resolv.conf */
+	int bec_score;			/* BEC rules adding up to this: bec */
 	/* bumped (by SIGHUP) to have the block list read again; NULL: never */
 	volatile sig_atomic_t *reload;
 };
@@ -47,8 +62,9 @@ typedef void scan_reason_fn(void *arg, const char *rule, int score,
 
 struct scan;
 
-/* A thread's state, or NULL with the reason in err (a block list that
- * cannot be read, libmagic without its database). */
+/* A thread's state, or NULL with the reason in err (a block list or a
+ * table that cannot be read, a bad rules file, libmagic without its
+ * database, a resolver that cannot be made). */
 struct scan *scan_new(const struct scan_conf *, char *err, size_t errsz);
 void scan_free(struct scan *);
 

@@ -76,6 +76,10 @@ fuzz() {
 	fuzz mime
 }
 
+@test "fuzz_rules: 5 seconds find nothing" {
+	fuzz rules
+}
+
 @test "fuzz_scan: 5 seconds find nothing" {
 	fuzz scan
 }

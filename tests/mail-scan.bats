@@ -10,10 +10,24 @@ load helpers
 EICAR_SHA=275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f
 CLAMDIR=/usr/share/clamav-testfiles
 
+S=$TOP/tests/data/scan
+
 setup_file() {
 	export CORPUS=$BATS_FILE_TMPDIR/corpus
 	python3 "$BATS_TEST_DIRNAME/scan-corpus.py" "$CORPUS"
 	echo "$EICAR_SHA" >"$BATS_FILE_TMPDIR/eicar.list"
+	# the DNS block lists of tests/data/scan on a real server
+	local d=$BATS_FILE_TMPDIR/dns
+	mkdir -p "$d"
+	cp "$TOP"/tests/data/scan/*.zone "$d/"
+	DNSPORT=$(free_port)
+	"$TOP/tests/dns-server" start "$d" "$DNSPORT" "$d"/*.zone \
+	    servfail:down.test >/dev/null
+	export DNSPORT
+}
+
+teardown_file() {
+	"$TOP/tests/dns-server" stop "$BATS_FILE_TMPDIR/dns"
 }
 
 # scan FILE [OPTIONS]: mail-scan's record of FILE in $T/out.
@@ -56,6 +70,26 @@ with open(sys.argv[1], "wb") as out:
 if r.returncode != 0:
     sys.exit(r.returncode)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$T/out" "$@"
+}
+
+# hup_twice MESSAGE EDIT ARGS...: mail-scan ARGS on a record of MESSAGE,
+# then EDIT (shell words) and SIGHUP, then the same record again; the
+# records in $T/live.out, stderr in $T/live.err.
+hup_twice() {
+	local msg=$1 edit=$2 pid
+	shift 2
+	mkfifo "$T/fifo"
+	mail-scan "$@" <"$T/fifo" >"$T/live.out" 2>"$T/live.err" &
+	pid=$!
+	PIDS="$PIDS $pid"
+	exec 5>"$T/fifo"
+	printf '{"id":"1","path":"%s"}\n' "$msg" >&5
+	wait_for grep -q '"id":"1"' "$T/live.out"
+	eval "$edit"
+	kill -HUP "$pid"
+	printf '{"id":"2","path":"%s"}\n' "$msg" >&5
+	exec 5>&-
+	wait "$pid"
 }
 
 @test "each rule fires on its message and not on the twin" {
@@ -267,19 +301,10 @@ open(sys.argv[1], "wb").write(bytes(m))' "$T/z.eml"
 	[ "$stderr" = "mail-scan: $T/none.list: No such file or directory" ]
 
 	printf '# empty for now\n\n' >"$T/live.list"
-	mkfifo "$T/fifo"
-	mail-scan --hash-blocklist "$T/live.list" <"$T/fifo" >"$T/live.out" 2>"$T/live.err" &
-	local pid=$!
-	PIDS="$PIDS $pid"
-	exec 5>"$T/fifo"
-	printf '{"id":"1","path":"%s"}\n' "$CORPUS/hash_blocklist.eml" >&5
-	wait_for grep -q '"id":"1"' "$T/live.out"
-	echo "$EICAR_SHA  # EICAR" >>"$T/live.list"
 	# the list is read again before the next record
-	kill -HUP "$pid"
-	printf '{"id":"2","path":"%s"}\n' "$CORPUS/hash_blocklist.eml" >&5
-	exec 5>&-
-	wait "$pid"
+	hup_twice "$CORPUS/hash_blocklist.eml" \
+	    'echo "$EICAR_SHA  # EICAR" >>"$T/live.list"' \
+	    --hash-blocklist "$T/live.list"
 	[ "$(cat "$T/live.err")" = "mail-scan: reload --hash-blocklist: 1 hashes" ]
 	[ "$(jfield "$T/live.out" scan.verdict 0)" = clean ]
 	[ "$(jfield "$T/live.out" scan.verdict 1)" = malicious ]
@@ -311,4 +336,174 @@ open(sys.argv[1], "wb").write(bytes(m))' "$T/z.eml"
 	[ "$stderr" = "" ]
 	[ "$(wc -l <"$T/out")" = 190 ]
 	[ "$(grep -c '"scan":{"verdict":"' "$T/out")" = 190 ]
+}
+
+# The tables of tests/data/scan, as the URL and BEC rules want them.
+TABLES=(--protect-domains "$S/protect-domains" --own-domains "$S/own-domains"
+    --protect-names "$S/protect-names" --domain-blocklist "$S/domain-blocklist"
+    --rules "$S/rules")
+
+@test "each URL, impersonation and spam rule fires on its message and not on the twin" {
+	local r
+	for r in url.ip_literal url.punycode url.mixed_script url.text_mismatch \
+	    url.lookalike url.shortener url.data url.javascript url.userinfo \
+	    url.blocklist bec.display_name bec.lookalike_from bec.reply_to \
+	    bec.reply_to_freemail bec.urgency rules.cheap_meds \
+	    rules.subject_winner bulk_sender; do
+		fires "$r" "$r" "${TABLES[@]}"
+	done
+}
+
+@test "URLs are listed with their host, where they were found, and the rules that fired" {
+	scan "$CORPUS/url.lookalike.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.urls)" = '[{"url":"https://www.paypa1.com/signin","host":"www.paypa1.com","source":"text","rules":["url.lookalike"]}]' ]
+	[ "$(jfield "$T/out" scan.reasons.0.detail)" = "host www.paypa1.com looks like paypal.com (skeleton)" ]
+	# phishing is at least suspicious, as is a block list hit
+	[ "$(jfield "$T/out" scan.verdict)" = suspicious ]
+	scan "$CORPUS/url.blocklist.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.verdict)" = suspicious ]
+	[ "$(jfield "$T/out" scan.urls.0.rules)" = '["url.blocklist"]' ]
+	# the link text is kept out of the record; the href is the URL
+	scan "$CORPUS/url.text_mismatch.eml"
+	[ "$(jfield "$T/out" scan.urls.0.url)" = "http://evil.example/x" ]
+	[ "$(jfield "$T/out" scan.urls.0.source)" = href ]
+	# an IP literal alone is a reason, not a verdict
+	scan "$CORPUS/url.ip_literal.eml"
+	[ "$(jfield "$T/out" scan.verdict)" = clean ]
+	[ "$(jfield "$T/out" scan.score)" = 2 ]
+	# without --protect-domains no lookalike
+	scan "$CORPUS/url.lookalike.eml"
+	[ "$(jfield "$T/out" scan.urls.0.rules)" = '[]' ]
+}
+
+@test "URLs of text attachments and of HTML files sent as octets" {
+	scan "$CORPUS/url_attachment.eml"
+	[ "$(jfield "$T/out" scan.urls)" = '[{"url":"http://192.0.2.8/a","host":"192.0.2.8","source":"attachment","rules":["url.ip_literal"]},{"url":"http://192.0.2.9/b","host":"192.0.2.9","source":"attachment","rules":["url.ip_literal"]}]' ]
+	scan "$CORPUS/url_attachment-twin.eml"
+	[ "$(jfield "$T/out" scan.urls)" = '[]' ]
+}
+
+@test "BEC: a protected name from outside is bec and suspicious; from our own domain it is not" {
+	scan "$CORPUS/bec.display_name.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.verdict)" = suspicious ]
+	[ "$(jfield "$T/out" scan.attributes)" = '["bec"]' ]
+	[ "$(jfield "$T/out" scan.reasons.0.detail)" = '"Jane Doe" is protected, from freemail.example' ]
+	scan "$CORPUS/bec.display_name-own.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.verdict)" = clean ]
+	[ "$(rules)" = "" ]
+	# a name that only looks like it (a zero for an o)
+	scan "$CORPUS/bec.display_name-lookalike.eml" "${TABLES[@]}"
+	[ "$(rules)" = bec.display_name ]
+	scan "$CORPUS/bec.lookalike_from.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.reasons.0.detail)" = "s1uice.test looks like sluice.test (skeleton)" ]
+	[ "$(jfield "$T/out" scan.verdict)" = suspicious ]
+}
+
+@test "BEC: urgency alone is a weak signal, never a verdict; with a free-mail Reply-To it adds up to --bec-score" {
+	scan "$CORPUS/bec.urgency.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.verdict)" = clean ]
+	[ "$(jfield "$T/out" scan.attributes)" = '[]' ]
+	[ "$(jfield "$T/out" scan.reasons.0.detail)" = '"wire transfer"' ]
+	scan "$CORPUS/bec.reply_to_freemail.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.verdict)" = clean ]
+	scan "$CORPUS/bec.reply_to_freemail.eml" "${TABLES[@]}" --bec-score 3
+	[ "$(jfield "$T/out" scan.verdict)" = suspicious ]
+	[ "$(jfield "$T/out" scan.attributes)" = '["bec"]' ]
+}
+
+@test "BEC: a DMARC fail for our own domain is spoof_own; for another domain only dmarc_fail" {
+	printf '{"id":"a","path":"%s","auth":{"dmarc":{"result":"fail","domain":"sluice.test"}}}\n' \
+	    "$CORPUS/bulk_header-twin.eml" >"$T/in"
+	printf '{"id":"b","path":"%s","auth":{"dmarc":{"result":"fail","domain":"example.org"}}}\n' \
+	    "$CORPUS/bulk_header-twin.eml" >>"$T/in"
+	run -0 --separate-stderr bash -c 'mail-scan "${@:3}" <"$1" >"$2"' _ "$T/in" "$T/out" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.reasons.1.rule 0)" = bec.spoof_own ]
+	[ "$(jfield "$T/out" scan.reasons.1.detail 0)" = "DMARC fail for our own sluice.test" ]
+	[ "$(jfield "$T/out" scan.verdict 0)" = suspicious ]
+	[ "$(jfield "$T/out" scan.reasons 1)" = '[{"rule":"dmarc_fail","score":5,"detail":"DMARC fail for example.org"}]' ]
+	[ "$(jfield "$T/out" scan.verdict 1)" = spoof ]
+}
+
+@test "spam: the rules file scores; a bulk sender is bulk" {
+	scan "$CORPUS/rules.cheap_meds.eml" "${TABLES[@]}"
+	[ "$(jfield "$T/out" scan.reasons)" = '[{"rule":"rules.cheap_meds","score":4,"detail":"Cheap meds in the text"}]' ]
+	[ "$(jfield "$T/out" scan.verdict)" = clean ]
+	scan "$CORPUS/rules.cheap_meds.eml" "${TABLES[@]}" --spam-score 4
+	[ "$(jfield "$T/out" scan.verdict)" = spam ]
+	scan "$CORPUS/bulk_sender.eml"
+	[ "$(jfield "$T/out" scan.verdict)" = bulk ]
+}
+
+@test "the rules file: a bad line is exit 100 with FILE:LINE: reason" {
+	local m=$CORPUS/remove.eml
+	badrule() {
+		printf '# rules\n\n%s\n' "$1" >"$T/r"
+		run -100 --separate-stderr mail-scan --rules "$T/r" "$m"
+		[ "$stderr" = "mail-scan: $T/r:3: $2" ] || { echo "$1: $stderr"; return 1; }
+	}
+	badrule 'a 1 body /x(/ d' "regex at offset 2: missing closing parenthesis"
+	badrule 'a 1 body /x/q d' "flag q: not one of i m s x"
+	badrule 'a 1 body /x d' "regex not closed by /"
+	badrule 'a 1 body /x/' "no description"
+	badrule 'a 101 body /x/ d' 'score "101": not an integer from -100 to 100'
+	badrule 'a 1 subject /x/ d' 'target "subject": not body or header:NAME'
+	badrule 'a 1 body x d' "no /regex/"
+	badrule 'a$ 1 body /x/ d' 'id "a$": only letters, digits, _ . -'
+	printf 'a 1 body /x/ d\na 2 body /y/ e\n' >"$T/r"
+	run -100 --separate-stderr mail-scan --rules "$T/r" "$m"
+	[ "$stderr" = "mail-scan: $T/r:2: id a given twice" ]
+	run -100 --separate-stderr mail-scan --rules "$T/none" "$m"
+	[ "$stderr" = "mail-scan: $T/none: No such file or directory" ]
+}
+
+@test "a runaway pattern stops at the match limit: no match, a warning, the record goes on" {
+	run -0 --separate-stderr mail-scan --rules "$S/redos.rules" "$CORPUS/redos.eml"
+	printf '%s\n' "$output" >"$T/out"
+	[ "$(jfield "$T/out" scan.reasons)" = '[]' ]
+	[ "$stderr" = "mail-scan: warning: redos.eml: a body rule stopped at its match limit" ]
+}
+
+@test "--uribl: a listed registrable domain or IPv4 address; 127.0.0.1 is a refusal" {
+	local o=(--dns "127.0.0.1:$DNSPORT" --uribl uribl.test)
+	fires url.uribl url.uribl "${o[@]}"
+	scan "$CORPUS/url.uribl.eml" "${o[@]}"
+	[ "$(jfield "$T/out" scan.urls.0.rules)" = '["url.uribl"]' ]
+	[ "$(jfield "$T/out" scan.reasons.0.detail)" = "listed.example listed by uribl.test (127.0.0.2)" ]
+	[ "$(jfield "$T/out" scan.verdict)" = suspicious ]
+	scan "$CORPUS/url.ip_literal.eml" "${o[@]}"
+	[ "$(rules)" = "$(printf 'url.ip_literal\nurl.uribl')" ]
+	printf 'From: a@example.org\n\nhttp://www.refused.example/\n' >"$T/m.eml"
+	scan "$T/m.eml" "${o[@]}"
+	[ "$(rules)" = "" ]
+}
+
+@test "--dnsbl: the client IP, IPv4 and IPv6; refusals are no listing; a failed lookup says so" {
+	local m=$CORPUS/bulk_header-twin.eml ip
+	for ip in 192.0.2.99 192.0.2.1 192.0.2.2 192.0.2.50 2001:db8::99 2001:db8::1; do
+		printf '{"id":"%s","path":"%s","client":{"ip":"%s"}}\n' "$ip" "$m" "$ip"
+	done >"$T/in"
+	run -0 --separate-stderr bash -c 'mail-scan --dns "127.0.0.1:$3" --dnsbl dnsbl.test <"$1" >"$2"' _ "$T/in" "$T/out" "$DNSPORT"
+	[ "$stderr" = "" ]
+	[ "$(jfield "$T/out" scan.reasons 0)" = '[{"rule":"dnsbl","score":5,"detail":"192.0.2.99 listed by dnsbl.test (127.0.0.2)"}]' ]
+	[ "$(jfield "$T/out" scan.verdict 0)" = spam ]
+	[ "$(jfield "$T/out" scan.reasons 1)" = '[]' ]
+	[ "$(jfield "$T/out" scan.reasons 2)" = '[]' ]
+	[ "$(jfield "$T/out" scan.reasons 3)" = '[]' ]
+	[ "$(jfield "$T/out" scan.reasons.0.detail 4)" = "2001:db8::99 listed by dnsbl.test (127.0.0.3)" ]
+	[ "$(jfield "$T/out" scan.reasons 5)" = '[]' ]
+	head -1 "$T/in" >"$T/in1"
+	run -0 --separate-stderr bash -c 'mail-scan --dns "127.0.0.1:$3" --dnsbl down.test <"$1" >"$2"' _ "$T/in1" "$T/out" "$DNSPORT"
+	[ "$(jfield "$T/out" scan.reasons)" = '[{"rule":"dns_tempfail","score":0,"detail":"1 client block list lookups failed"}]' ]
+	[ "$(jfield "$T/out" scan.verdict)" = clean ]
+}
+
+@test "the tables: a missing one is bad config; SIGHUP reads them again" {
+	run -100 --separate-stderr mail-scan --protect-names "$T/none" "$CORPUS/remove.eml"
+	[ "$stderr" = "mail-scan: $T/none: No such file or directory" ]
+	printf '# nobody yet\n' >"$T/names"
+	hup_twice "$CORPUS/bec.display_name.eml" 'echo "Jane Doe" >>"$T/names"' \
+	    --protect-names "$T/names"
+	[ "$(cat "$T/live.err")" = "mail-scan: reload tables: 0 rules, 0 protected domains, 1 protected names" ]
+	[ "$(jfield "$T/live.out" scan.verdict 0)" = clean ]
+	[ "$(jfield "$T/live.out" scan.verdict 1)" = suspicious ]
 }

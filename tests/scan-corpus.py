@@ -23,14 +23,18 @@ PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
        b"trailer << /Root 1 0 R >>\n%%EOF\n")
 
 
-def message(text="Hello,\n\nsee the attachment.\n", files=(), headers=()):
+def message(text="Hello,\n\nsee the attachment.\n", files=(), headers=(),
+            sender="Alice <alice@example.org>", subject="the file",
+            html=None):
     m = email.message.EmailMessage()
-    m["From"] = "Alice <alice@example.org>"
+    m["From"] = sender
     m["To"] = "bob@example.test"
-    m["Subject"] = "the file"
+    m["Subject"] = subject
     for k, v in headers:
         m[k] = v
     m.set_content(text)
+    if html is not None:
+        m.add_alternative(html, subtype="html")
     for name, data, ctype in files:
         main, sub = ctype.split("/")
         if main == "text":
@@ -184,9 +188,94 @@ def main():
     pair("executable_uuencoded",
          message(text="Run this:\n" + uu),
          message(text="Run this:\nbegin nothing\n"))
+    urls_bec_spam()
     # X-Sluice- fields from outside
     write("remove", message(headers=[("X-Sluice-Verdict", "clean"),
                                      ("X-Sluice-Reasons", "none")]))
+
+
+def text_pair(rule, fires, twin, **kw):
+    pair(rule, message(text=fires, **kw), message(text=twin, **kw))
+
+
+def html_pair(rule, fires, twin):
+    body = "<html><body><p>Hello, %s</p></body></html>\n"
+    pair(rule, message(text="Hello.\n", html=body % fires),
+         message(text="Hello.\n", html=body % twin))
+
+
+def urls_bec_spam():
+    # URLs (mail-scan.bats runs them with --protect-domains,
+    # --domain-blocklist of tests/data/scan)
+    text_pair("url.ip_literal", "Log in at http://192.0.2.7/login today.\n",
+              "Log in at http://www.example.net/login today.\n")
+    text_pair("url.punycode", "See http://xn--bcher-kva.example/ now.\n",
+              "See http://buecher.example/ now.\n")
+    text_pair("url.mixed_script",
+              "See http://p\u0430ypal-secure.example/ now.\n",
+              "See http://paypal-secure.example/ now.\n")
+    html_pair("url.text_mismatch",
+              '<a href="http://evil.example/x">http://www.bank.example/</a>',
+              '<a href="http://www.bank.example/x">'
+              'http://www.bank.example/</a>')
+    text_pair("url.lookalike", "Sign in: https://www.paypa1.com/signin\n",
+              "Sign in: https://www.paypal.com/signin\n")
+    text_pair("url.shortener", "Read https://bit.ly/3xYz now.\n",
+              "Read https://example.net/3xYz now.\n")
+    html_pair("url.data",
+              '<a href="data:text/html;base64,PGI+aGk8L2I+">open</a>',
+              '<a href="https://example.net/open">open</a>')
+    html_pair("url.javascript", '<a href="javascript:alert(1)">open</a>',
+              '<a href="https://example.net/open">open</a>')
+    text_pair("url.userinfo", "See http://paypal.com@evil.example/ now.\n",
+              "See http://evil.example/ now.\n")
+    text_pair("url.blocklist", "See http://a.blocked.example/x now.\n",
+              "See http://a.unblocked.example/x now.\n")
+    # a URL in a text attachment, and in an HTML file sent as octets
+    pair("url_attachment",
+         message(files=[("notes.txt", b"see http://192.0.2.8/a\n",
+                         "text/plain"),
+                        ("page.bin", b"<html><a href='http://192.0.2.9/b'>"
+                         b"b</a></html>\n", "application/octet-stream")]),
+         message(files=[("notes.txt", b"see nothing\n", "text/plain")]))
+    # DNS block lists (tests/data/scan/*.zone)
+    text_pair("url.uribl", "See https://www.listed.example/a now.\n",
+              "See https://www.unlisted.example/a now.\n")
+    # impersonation (--own-domains, --protect-names of tests/data/scan)
+    hi = "Hello Bob,\n\nthe minutes are attached.\n"
+    pair("bec.display_name",
+         message(text=hi, sender="Jane Doe <jane.doe.ceo@freemail.example>"),
+         message(text=hi, sender="Jane Roe <jane.roe@freemail.example>"))
+    write("bec.display_name-own",
+          message(text=hi, sender="Jane Doe <jane@sluice.test>"))
+    write("bec.display_name-lookalike",
+          message(text=hi, sender="Jane D0e <jd@freemail.example>"))
+    pair("bec.lookalike_from",
+         message(text=hi, sender="Payroll <payroll@s1uice.test>"),
+         message(text=hi, sender="Payroll <payroll@example.org>"))
+    pair("bec.reply_to",
+         message(text=hi, headers=[("Reply-To", "a@other.example")]),
+         message(text=hi, headers=[("Reply-To", "a@lists.example.org")]))
+    pair("bec.reply_to_freemail",
+         message(text=hi, headers=[("Reply-To", "ceo.private@gmail.com")]),
+         message(text=hi, headers=[("Reply-To", "alice@example.org")]))
+    text_pair("bec.urgency",
+              "Please make the wire transfer before noon.\n",
+              "Please read the minutes before noon.\n")
+    # spam: the rules file and bulk senders
+    pair("rules.cheap_meds",
+         message(text="Cheap m3ds, no prescription!\n", subject="offer"),
+         message(text="The meeting is at noon.\n", subject="offer"))
+    # the rule sees the subject with its RFC 2047 words decoded
+    pair("rules.subject_winner",
+         message(text=hi, subject="SUBJ").replace(
+             b"Subject: SUBJ", b"Subject: =?utf-8?q?You_are_a_WINNER?="),
+         message(text=hi, subject="minutes"))
+    pair("bulk_sender",
+         message(headers=[("Feedback-ID", "1:campaign:bulk.example")]),
+         message())
+    # ReDoS: the rules file's runaway pattern on 40 a's and a b
+    write("redos", message(text="a" * 40 + "b\n"))
 
 
 main()
